@@ -1,0 +1,175 @@
+//! One error type for the whole crate.
+//!
+//! Every variant says *what* was wrong and *where*: a field path such as
+//! `lines[2].quantity` for data, a line and column for text. Each variant has a
+//! stable [`Error::code`] that the Python and Node bindings expose unchanged, so
+//! hosts match on codes, never on messages.
+
+use std::fmt;
+
+/// The result type of every fallible patron call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in patron.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input is not well-formed JSON text.
+    #[error("malformed JSON at line {line}, column {column}: {message}")]
+    Json {
+        /// 1-based line of the offending character.
+        line: usize,
+        /// 1-based column of the offending character.
+        column: usize,
+        /// What the JSON reader expected.
+        message: String,
+    },
+    /// A value is missing, of the wrong type, or outside its allowed range.
+    #[error("{}: {message}", PathDisplay(path))]
+    Validation {
+        /// Where the value sits, e.g. `lines[2].quantity`; empty for the whole input.
+        path: String,
+        /// What was expected, and what came instead.
+        message: String,
+        /// Position in JSON text, when the input was text.
+        location: Option<Location>,
+    },
+    /// A consent change that the current consent state does not allow.
+    #[error("{}: {message}", PathDisplay(path))]
+    ConsentTransition {
+        /// The consent entry, e.g. `consent.email.marketing`.
+        path: String,
+        /// Which change was refused and why.
+        message: String,
+    },
+}
+
+/// A position in JSON text: 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl Error {
+    /// The stable code of this error kind: `json`, `validation` or `consent_transition`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Json { .. } => "json",
+            Error::Validation { .. } => "validation",
+            Error::ConsentTransition { .. } => "consent_transition",
+        }
+    }
+
+    /// The field path this error is about, if it is about one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Error::Json { .. } => None,
+            Error::Validation { path, .. } | Error::ConsentTransition { path, .. } => Some(path),
+        }
+    }
+
+    /// Line and column in JSON text, if the input was text and the place is known.
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            Error::Json { line, column, .. } => Some(Location {
+                line: *line,
+                column: *column,
+            }),
+            Error::Validation { location, .. } => *location,
+            Error::ConsentTransition { .. } => None,
+        }
+    }
+
+    /// The message without the path prefix.
+    pub fn reason(&self) -> &str {
+        match self {
+            Error::Json { message, .. }
+            | Error::Validation { message, .. }
+            | Error::ConsentTransition { message, .. } => message,
+        }
+    }
+
+    /// A validation error at `path`.
+    pub(crate) fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation {
+            path: path.into(),
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    /// The same error, seen from one level up: `field` (or `[i]`) goes in front of the path.
+    pub(crate) fn within(self, parent: &str) -> Self {
+        match self {
+            Error::Validation {
+                path,
+                message,
+                location,
+            } => Error::Validation {
+                path: join_path(parent, &path),
+                message,
+                location,
+            },
+            Error::ConsentTransition { path, message } => Error::ConsentTransition {
+                path: join_path(parent, &path),
+                message,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Joins a parent path and a child path: `lines` + `[2].quantity`, `contact` + `email`.
+pub(crate) fn join_path(parent: &str, child: &str) -> String {
+    if parent.is_empty() {
+        child.to_string()
+    } else if child.is_empty() {
+        parent.to_string()
+    } else if child.starts_with('[') {
+        format!("{parent}{child}")
+    } else {
+        format!("{parent}.{child}")
+    }
+}
+
+struct PathDisplay<'a>(&'a str);
+
+impl fmt::Display for PathDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("(root)")
+        } else {
+            f.write_str(self.0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_like_field_accessors() {
+        assert_eq!(join_path("", "id"), "id");
+        assert_eq!(join_path("lines", "[2].quantity"), "lines[2].quantity");
+        assert_eq!(join_path("[3]", "lines"), "[3].lines");
+        assert_eq!(join_path("contact", ""), "contact");
+    }
+
+    #[test]
+    fn messages_name_the_place() {
+        let e = Error::invalid("lines[2].quantity", "expected a positive quantity, got 0");
+        assert_eq!(
+            e.to_string(),
+            "lines[2].quantity: expected a positive quantity, got 0"
+        );
+        assert_eq!(e.code(), "validation");
+        assert_eq!(
+            Error::invalid("", "expected an object").to_string(),
+            "(root): expected an object"
+        );
+    }
+}

@@ -1,0 +1,588 @@
+//! Parsing with validation: JSON text or a [`serde_json::Value`] in, a valid
+//! model value or an [`Error`] that names the field path out.
+//!
+//! ```
+//! use patron::{parse, Event};
+//!
+//! let text = r#"{"type": "order_placed", "id": "e1", "contact_id": "c1",
+//!   "at": "2024-05-01T10:00:00+02:00", "order_id": "o1", "total": 30, "currency": "eur",
+//!   "lines": [{"product_id": "p1", "quantity": 0, "unit_price": 30}]}"#;
+//! let err = parse::from_json::<Event>(text).unwrap_err();
+//! assert_eq!(err.code(), "validation");
+//! assert_eq!(err.path(), Some("lines[0].quantity"));
+//! assert_eq!(err.reason(), "expected a positive quantity, got 0");
+//! ```
+//!
+//! Lists report the index first: `[3].lines[0].quantity`. Malformed text is a
+//! [`Error::Json`] with line and column.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapDeserializer;
+use serde::de::{self, DeserializeOwned, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Location, Result};
+use crate::model::{
+    Catalog, Category, ConsentChange, Contact, Event, EventKind, Id, Product, Timestamp,
+};
+use crate::suggest::nearest;
+
+/// A type with a validated JSON form.
+pub trait Model: Sized + Serialize {
+    /// Parses and validates JSON text.
+    fn from_json(text: &str) -> Result<Self>;
+    /// Parses and validates a JSON value (what the bindings build from native objects).
+    fn from_value(value: Value) -> Result<Self>;
+}
+
+/// Parses and validates one value from JSON text.
+pub fn from_json<T: Model>(text: &str) -> Result<T> {
+    T::from_json(text)
+}
+
+/// Parses and validates one value from a JSON value.
+pub fn from_value<T: Model>(value: Value) -> Result<T> {
+    T::from_value(value)
+}
+
+/// Parses and validates a JSON array of values; an error's path starts with the index.
+pub fn list_from_json<T: Model>(text: &str) -> Result<Vec<T>> {
+    let items: Vec<&RawValue> = read_json(text, ListVisitor)?;
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| T::from_json(raw.get()).map_err(|e| at_index(e, i)))
+        .collect()
+}
+
+/// Parses and validates a JSON array value; an error's path starts with the index.
+pub fn list_from_value<T: Model>(value: Value) -> Result<Vec<T>> {
+    match value {
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| T::from_value(v).map_err(|e| at_index(e, i)))
+            .collect(),
+        other => Err(Error::invalid(
+            "",
+            format!("expected an array, got {}", kind_of(&other)),
+        )),
+    }
+}
+
+/// Serializes any model value to its normalized JSON text.
+pub fn to_json<T: Serialize>(value: &T) -> String {
+    // Model types serialize to maps of strings, numbers and bools only: infallible.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn at_index(e: Error, i: usize) -> Error {
+    // Text errors inside a list item would carry positions relative to the item.
+    match e {
+        Error::Json { message, .. } => Error::invalid(format!("[{i}]"), message),
+        Error::Validation { path, message, .. } => {
+            Error::invalid(crate::error::join_path(&format!("[{i}]"), &path), message)
+        }
+        other => other.within(&format!("[{i}]")),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Types whose derived serde form needs a check across fields afterwards.
+trait Normalize {
+    fn normalize(&mut self) -> Result<()>;
+}
+
+macro_rules! derived_model {
+    ($($t:ty => $norm:expr;)*) => {$(
+        impl Normalize for $t {
+            fn normalize(&mut self) -> Result<()> {
+                let f: fn(&mut $t) -> Result<()> = $norm;
+                f(self)
+            }
+        }
+        impl Model for $t {
+            fn from_json(text: &str) -> Result<Self> {
+                derived_from_json(text)
+            }
+            fn from_value(value: Value) -> Result<Self> {
+                derived_from_value(value)
+            }
+        }
+    )*};
+}
+
+derived_model! {
+    Contact => Contact::normalize;
+    Product => Product::normalize;
+    Category => |_| Ok(());
+    Catalog => Catalog::normalize;
+    ConsentChange => |_| Ok(());
+}
+
+fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut value: T = serde_path_to_error::deserialize(&mut de).map_err(from_path_error)?;
+    de.end().map_err(json_error)?;
+    value.normalize()?;
+    Ok(value)
+}
+
+fn derived_from_value<T: DeserializeOwned + Normalize>(value: Value) -> Result<T> {
+    let mut value: T = serde_path_to_error::deserialize(value).map_err(from_path_error)?;
+    value.normalize()?;
+    Ok(value)
+}
+
+impl Model for Event {
+    fn from_json(text: &str) -> Result<Self> {
+        let fields: Vec<(Cow<'_, str>, &RawValue)> = read_json(text, FieldsVisitor(PhantomData))?;
+        event_from_fields(fields)
+    }
+
+    fn from_value(value: Value) -> Result<Self> {
+        match value {
+            Value::Object(map) => {
+                event_from_fields(map.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
+            }
+            other => Err(Error::invalid(
+                "",
+                format!("expected an event object, got {}", kind_of(&other)),
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    /// Reads an event from any serde format; errors carry the path in their message.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        Event::from_value(value).map_err(de::Error::custom)
+    }
+}
+
+/// Reads a whole JSON text with `visitor`, mapping syntax errors to [`Error::Json`].
+fn read_json<'de, V: Visitor<'de>>(text: &'de str, visitor: V) -> Result<V::Value> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = de.deserialize_any(visitor).map_err(json_or_root_error)?;
+    de.end().map_err(json_error)?;
+    Ok(value)
+}
+
+/// An object's fields, in order, each value kept for later.
+struct FieldsVisitor<V>(PhantomData<V>);
+
+impl<'de, V: Deserialize<'de>> Visitor<'de> for FieldsVisitor<V> {
+    type Value = Vec<(Cow<'de, str>, V)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(Key(k)) = map.next_key()? {
+            fields.push((k, map.next_value()?));
+        }
+        Ok(fields)
+    }
+}
+
+struct ListVisitor;
+
+impl<'de> Visitor<'de> for ListVisitor {
+    type Value = Vec<&'de RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(16));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items)
+    }
+}
+
+/// A map key, borrowed from the text when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Builds an event from its fields: the common ones by name, the rest as the
+/// payload of the kind that `type` names.
+fn event_from_fields<'de, V: FieldValue<'de>>(
+    mut fields: Vec<(Cow<'de, str>, V)>,
+) -> Result<Event> {
+    let type_name: String = match take(&mut fields, "type")? {
+        Some(v) => field("type", v)?,
+        None => {
+            return Err(Error::invalid(
+                "type",
+                "missing field; every event needs a `type`",
+            ));
+        }
+    };
+    if !EventKind::TYPES.contains(&type_name.as_str()) {
+        let hint = nearest(&type_name, EventKind::TYPES.iter().copied())
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
+        return Err(Error::invalid(
+            "type",
+            format!(
+                "unknown event type `{}`{hint}",
+                crate::model::scalar::excerpt(&type_name)
+            ),
+        ));
+    }
+    let id: Id = required(&mut fields, "id")?;
+    let contact_id: Option<Id> = optional(&mut fields, "contact_id")?;
+    let visitor_id: Option<Id> = optional(&mut fields, "visitor_id")?;
+    let at: Timestamp = required(&mut fields, "at")?;
+
+    let kind = if V::RETRY_CHEAP {
+        // Fast path without path tracking; on error, read again to find the path.
+        let payload = MapDeserializer::new(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+        match EventKind::deserialize_payload(&type_name, payload) {
+            Some(Ok(kind)) => kind,
+            _ => return Err(payload_error(&type_name, fields)),
+        }
+    } else {
+        payload_tracked(&type_name, fields)?
+    };
+
+    let mut event = Event {
+        id,
+        contact_id,
+        visitor_id,
+        at,
+        kind,
+    };
+    event.normalize()?;
+    Ok(event)
+}
+
+/// Reads the payload with path tracking, so that an error says where.
+fn payload_tracked<'de, V: FieldValue<'de>>(
+    type_name: &str,
+    fields: Vec<(Cow<'de, str>, V)>,
+) -> Result<EventKind> {
+    let mut track = serde_path_to_error::Track::new();
+    let payload = MapDeserializer::new(fields.into_iter());
+    match EventKind::deserialize_payload(
+        type_name,
+        serde_path_to_error::Deserializer::new(payload, &mut track),
+    ) {
+        Some(Ok(kind)) => Ok(kind),
+        Some(Err(e)) => Err(validation_error(track.path().to_string_path(), &e)),
+        None => Err(Error::invalid("type", "unknown event type")),
+    }
+}
+
+fn payload_error<'de, V: FieldValue<'de>>(
+    type_name: &str,
+    fields: Vec<(Cow<'de, str>, V)>,
+) -> Error {
+    match payload_tracked(type_name, fields) {
+        Err(e) => e,
+        Ok(_) => Error::invalid("", "the event could not be read"),
+    }
+}
+
+/// A field value kept for a second reading: a slice of JSON text, or a JSON value.
+trait FieldValue<'de>: IntoDeserializer<'de, serde_json::Error> + Clone {
+    /// Whether a clone is cheap enough to read twice (a slice is; a value tree is not).
+    const RETRY_CHEAP: bool;
+}
+
+impl<'de> FieldValue<'de> for &'de RawValue {
+    const RETRY_CHEAP: bool = true;
+}
+
+impl FieldValue<'_> for Value {
+    const RETRY_CHEAP: bool = false;
+}
+
+/// Removes the field `name`; a second field of that name is an error.
+fn take<K: AsRef<str>, V>(fields: &mut Vec<(K, V)>, name: &str) -> Result<Option<V>> {
+    let Some(pos) = fields.iter().position(|(k, _)| k.as_ref() == name) else {
+        return Ok(None);
+    };
+    let (_, v) = fields.remove(pos);
+    if fields[pos..].iter().any(|(k, _)| k.as_ref() == name) {
+        return Err(Error::invalid(name, "duplicate field"));
+    }
+    Ok(Some(v))
+}
+
+fn field<'de, T: Deserialize<'de>, V: IntoDeserializer<'de, serde_json::Error>>(
+    name: &str,
+    v: V,
+) -> Result<T> {
+    T::deserialize(v.into_deserializer()).map_err(|e| validation_error(name.to_string(), &e))
+}
+
+fn required<'de, T: Deserialize<'de>, V: IntoDeserializer<'de, serde_json::Error>>(
+    fields: &mut Vec<(Cow<'de, str>, V)>,
+    name: &str,
+) -> Result<T> {
+    match take(fields, name)? {
+        Some(v) => field(name, v),
+        None => Err(Error::invalid(name, "missing field")),
+    }
+}
+
+fn optional<'de, T: Deserialize<'de>, V: IntoDeserializer<'de, serde_json::Error>>(
+    fields: &mut Vec<(Cow<'de, str>, V)>,
+    name: &str,
+) -> Result<Option<T>> {
+    match take(fields, name)? {
+        Some(v) => field(name, v),
+        None => Ok(None),
+    }
+}
+
+trait PathString {
+    fn to_string_path(&self) -> String;
+}
+
+impl PathString for serde_path_to_error::Path {
+    /// `lines[2].quantity`, without the `.` that the crate prints for the root.
+    fn to_string_path(&self) -> String {
+        use serde_path_to_error::Segment;
+        let mut out = String::new();
+        for segment in self.iter() {
+            match segment {
+                Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+                Segment::Map { key } => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(key);
+                }
+                Segment::Enum { .. } | Segment::Unknown => {}
+            }
+        }
+        out
+    }
+}
+
+fn from_path_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = e.path().to_string_path();
+    let inner = e.into_inner();
+    if is_syntax(&inner) {
+        return json_error(inner);
+    }
+    let location = (inner.line() > 0).then(|| Location {
+        line: inner.line(),
+        column: inner.column(),
+    });
+    match validation_error(path, &inner) {
+        Error::Validation { path, message, .. } => Error::Validation {
+            path,
+            message,
+            location,
+        },
+        other => other,
+    }
+}
+
+fn is_syntax(e: &serde_json::Error) -> bool {
+    !matches!(e.classify(), serde_json::error::Category::Data)
+}
+
+fn json_error(e: serde_json::Error) -> Error {
+    Error::Json {
+        line: e.line(),
+        column: e.column(),
+        message: bare_message(&e),
+    }
+}
+
+fn json_or_root_error(e: serde_json::Error) -> Error {
+    if is_syntax(&e) {
+        json_error(e)
+    } else {
+        validation_error(String::new(), &e)
+    }
+}
+
+/// serde_json's message without its " at line L column C" suffix.
+fn bare_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&suffix)
+        .map(str::to_owned)
+        .unwrap_or(text)
+}
+
+/// A data error at `path`; "missing field `x`" and "unknown field `x`" move the
+/// field name into the path, and an unknown field gets the nearest known name.
+fn validation_error(path: String, e: &serde_json::Error) -> Error {
+    let message = bare_message(e);
+    for (prefix, what) in [
+        ("missing field `", "missing field"),
+        ("unknown field `", "unknown field"),
+        ("duplicate field `", "duplicate field"),
+    ] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            if let Some((name, tail)) = rest.split_once('`') {
+                let already = path == name || path.ends_with(&format!(".{name}"));
+                let full = if already {
+                    path.clone()
+                } else {
+                    crate::error::join_path(&path, name)
+                };
+                let reason = if what == "unknown field" {
+                    let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+                    match nearest(name, expected.iter().copied()) {
+                        Some(n) => format!("unknown field (did you mean `{n}`?)"),
+                        None if expected.is_empty() => {
+                            "unknown field; none are allowed here".to_string()
+                        }
+                        None => format!("unknown field; expected one of {}", quote_list(&expected)),
+                    }
+                } else {
+                    what.to_string()
+                };
+                return Error::invalid(full, reason);
+            }
+        }
+    }
+    Error::invalid(path, message)
+}
+
+fn quote_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORDER: &str = r#"{"type":"order_placed","id":"e1","contact_id":"c1","at":"2024-05-01T10:00:00+02:00",
+        "order_id":"o1","total":30,"currency":"eur","lines":[{"product_id":"p1","quantity":1,"unit_price":30}]}"#;
+
+    #[test]
+    fn text_and_value_agree() {
+        let a: Event = from_json(ORDER).unwrap();
+        let b: Event = from_value(serde_json::from_str(ORDER).unwrap()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            to_json(&a),
+            r#"{"type":"order_placed","id":"e1","contact_id":"c1","at":"2024-05-01T08:00:00Z","order_id":"o1","lines":[{"product_id":"p1","quantity":1.0,"unit_price":30.0}],"total":30.0,"currency":"EUR"}"#
+        );
+    }
+
+    #[test]
+    fn normalized_form_parses_to_the_same_value() {
+        let a: Event = from_json(ORDER).unwrap();
+        let b: Event = from_json(&to_json(&a)).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let bad = ORDER.replace(r#""quantity":1"#, r#""quantity":-2"#);
+        let e = from_json::<Event>(&bad).unwrap_err();
+        assert_eq!(e.path(), Some("lines[0].quantity"), "{e}");
+        let e = from_value::<Event>(serde_json::from_str(&bad).unwrap()).unwrap_err();
+        assert_eq!(e.path(), Some("lines[0].quantity"), "{e}");
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_in_the_path() {
+        let bad = ORDER.replace(r#""unit_price":30"#, r#""unit_prise":30"#);
+        let e = from_json::<Event>(&bad).unwrap_err();
+        assert_eq!(e.path(), Some("lines[0].unit_prise"), "{e}");
+        assert!(e.reason().contains("did you mean `unit_price`"), "{e}");
+        let bad = ORDER.replace(r#""order_id":"o1","#, "");
+        assert_eq!(
+            from_json::<Event>(&bad).unwrap_err().path(),
+            Some("order_id")
+        );
+    }
+
+    #[test]
+    fn unknown_types_get_a_suggestion() {
+        let bad = ORDER.replace("order_placed", "order_plased");
+        let e = from_json::<Event>(&bad).unwrap_err();
+        assert_eq!(e.path(), Some("type"));
+        assert!(e.reason().contains("did you mean `order_placed`"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let e = from_json::<Event>("{\n  \"type\": }").unwrap_err();
+        assert_eq!(e.code(), "json");
+        assert_eq!(
+            e.location(),
+            Some(Location {
+                line: 2,
+                column: 11
+            })
+        );
+    }
+
+    #[test]
+    fn lists_prefix_the_index() {
+        let bad = format!(
+            "[{ORDER}, {}]",
+            ORDER.replace(r#""currency":"eur""#, r#""currency":"EURO""#)
+        );
+        let e = list_from_json::<Event>(&bad).unwrap_err();
+        assert_eq!(e.path(), Some("[1].currency"), "{e}");
+    }
+
+    #[test]
+    fn contact_paths_reach_into_consent() {
+        let text = r#"{"id":"c1","consent":{"email":{"marketing":{"status":"confirmed"}}}}"#;
+        let e = from_json::<Contact>(text).unwrap_err();
+        assert_eq!(
+            e.path(),
+            Some("consent.email.marketing.confirmed_at"),
+            "{e}"
+        );
+    }
+}
