@@ -92,8 +92,8 @@ impl Error {
         }
     }
 
-    /// A validation error at `path`.
-    pub(crate) fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A validation error at `path` (bindings use it for input they cannot convert).
+    pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Validation {
             path: path.into(),
             message: message.into(),
@@ -101,8 +101,9 @@ impl Error {
         }
     }
 
-    /// The same error, seen from one level up: `field` (or `[i]`) goes in front of the path.
-    pub(crate) fn within(self, parent: &str) -> Self {
+    /// The same error, seen from one level up: `parent` (a field, or `[i]`) goes
+    /// in front of the path.
+    pub fn within(self, parent: &str) -> Self {
         match self {
             Error::Validation {
                 path,

@@ -13,7 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::scalar::{Name, Text, Timestamp, TimestampVisitor};
+use super::scalar::{ATTRIBUTE_DATETIME_MARKER, Name, Text, Timestamp, TimestampVisitor};
 
 /// Attributes by name, in name order.
 pub type Attributes = BTreeMap<Name, AttributeValue>;
@@ -56,12 +56,19 @@ impl Serialize for AttributeValue {
             AttributeValue::Number(v) => s.serialize_f64(*v),
             AttributeValue::Bool(v) => s.serialize_bool(*v),
             AttributeValue::List(v) => v.serialize(s),
-            AttributeValue::Datetime(t) => {
-                let mut map = s.serialize_map(Some(1))?;
-                map.serialize_entry("datetime", t)?;
-                map.end()
-            }
+            AttributeValue::Datetime(t) => s.serialize_newtype_struct(ATTRIBUTE_DATETIME_MARKER, &DatetimeObject(t)),
         }
+    }
+}
+
+/// The JSON form of a datetime attribute: `{"datetime": text}`.
+struct DatetimeObject<'a>(&'a Timestamp);
+
+impl Serialize for DatetimeObject<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry("datetime", self.0)?;
+        map.end()
     }
 }
 

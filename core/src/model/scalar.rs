@@ -24,6 +24,9 @@ pub const MAX_URL_LEN: usize = 8192;
 
 /// Serde newtype name that marks a timestamp, so that bindings can build native datetimes.
 pub const DATETIME_MARKER: &str = "$patron::datetime";
+/// Serde newtype name that marks a datetime attribute (`{"datetime": text}` in
+/// JSON), so that bindings can return a plain native datetime.
+pub const ATTRIBUTE_DATETIME_MARKER: &str = "$patron::attribute_datetime";
 /// Serde newtype name that marks a calendar date, so that bindings can build native dates.
 pub const DATE_MARKER: &str = "$patron::date";
 

@@ -1,0 +1,55 @@
+"""patron: the logic of a marketing CRM for repeat sales, as a library.
+
+Parse and validate the data model::
+
+    import patron
+    event = patron.parse_event({"type": "product_viewed", "id": "e1", "contact_id": "c1",
+                                "at": "2024-05-01T10:00:00+02:00", "product_id": "p1"})
+
+Every error is a :class:`patron.PatronError` with a stable ``code``; bad data
+raises :class:`patron.ValidationError` (also a ``ValueError``) whose ``path``
+names the field.
+"""
+
+from patron._native import (
+    __version__,
+    apply_consent,
+    parse_catalog,
+    parse_catalog_json,
+    parse_consent_change,
+    parse_consent_change_json,
+    parse_contact,
+    parse_contact_json,
+    parse_contacts,
+    parse_contacts_json,
+    parse_event,
+    parse_event_json,
+    parse_events,
+    parse_events_json,
+    parse_product,
+    parse_product_json,
+)
+from patron.errors import ConsentTransitionError, JsonError, PatronError, ValidationError
+
+__all__ = [
+    "__version__",
+    "apply_consent",
+    "parse_catalog",
+    "parse_catalog_json",
+    "parse_consent_change",
+    "parse_consent_change_json",
+    "parse_contact",
+    "parse_contact_json",
+    "parse_contacts",
+    "parse_contacts_json",
+    "parse_event",
+    "parse_event_json",
+    "parse_events",
+    "parse_events_json",
+    "parse_product",
+    "parse_product_json",
+    "PatronError",
+    "ValidationError",
+    "JsonError",
+    "ConsentTransitionError",
+]

@@ -1,0 +1,48 @@
+"""Exceptions raised by patron.
+
+Every exception is a :class:`PatronError`; catch that to catch them all. Each
+carries a stable ``code`` (the same string in Rust, Python and Node), and where
+it applies the field ``path`` (``"lines[2].quantity"``) and the ``line`` and
+``column`` in JSON text.
+"""
+
+from __future__ import annotations
+
+
+class PatronError(Exception):
+    """Base of every patron error."""
+
+    code: str
+    path: str | None
+    line: int | None
+    column: int | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "patron",
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.path = path
+        self.line = line
+        self.column = column
+
+
+class ValidationError(PatronError, ValueError):
+    """A value is missing, of the wrong type, or out of range (code ``validation``)."""
+
+
+class JsonError(ValidationError):
+    """The input is not well-formed JSON text (code ``json``); ``line`` and ``column`` say where."""
+
+
+class ConsentTransitionError(PatronError, ValueError):
+    """A consent change the current consent state does not allow (code ``consent_transition``)."""
+
+
+__all__ = ["PatronError", "ValidationError", "JsonError", "ConsentTransitionError"]

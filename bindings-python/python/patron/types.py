@@ -1,0 +1,271 @@
+"""Typed shapes of patron's data, as the parse functions return them.
+
+Timestamps come back as aware ``datetime`` objects in UTC and birthdays as
+``date``; on input, RFC 3339 text with an offset or an aware ``datetime`` is
+accepted. Fields that are absent are left out of the dicts.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from typing import Literal, Union
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, TypedDict
+else:  # pragma: no cover
+    from typing_extensions import NotRequired, TypedDict
+
+AttributeValue = Union[str, float, bool, datetime, list[str]]
+"""A typed custom attribute: text, number, bool, datetime or a list of strings."""
+
+Channel = str
+"""``email``, ``sms``, ``push`` or a channel the shop adds."""
+
+Purpose = Literal["marketing", "transactional"]
+ConsentStatus = Literal["none", "pending", "confirmed", "unsubscribed"]
+ConsentAction = Literal["request", "confirm", "unsubscribe"]
+
+
+class ConsentRecord(TypedDict):
+    status: ConsentStatus
+    requested_at: NotRequired[datetime]
+    confirmed_at: NotRequired[datetime]
+    source: NotRequired[str]
+    ip: NotRequired[str]
+    unsubscribed_at: NotRequired[datetime]
+    reason: NotRequired[str]
+
+
+class ConsentChange(TypedDict):
+    channel: Channel
+    purpose: Purpose
+    action: ConsentAction
+    at: datetime
+    source: NotRequired[str]
+    ip: NotRequired[str]
+    reason: NotRequired[str]
+
+
+class Source(TypedDict, total=False):
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    utm_term: str
+    utm_content: str
+    landing_page: str
+    referrer: str
+    search_query: str
+
+
+class Contact(TypedDict):
+    id: str
+    email: NotRequired[str]
+    phone: NotRequired[str]
+    first_name: NotRequired[str]
+    last_name: NotRequired[str]
+    birthday: NotRequired[date]
+    gender: NotRequired[Literal["female", "male", "other"]]
+    city: NotRequired[str]
+    region: NotRequired[str]
+    country: NotRequired[str]
+    time_zone: NotRequired[str]
+    locale: NotRequired[str]
+    created_at: NotRequired[datetime]
+    source: NotRequired[Source]
+    tags: NotRequired[list[str]]
+    attributes: NotRequired[dict[str, AttributeValue]]
+    consent: NotRequired[dict[Channel, dict[Purpose, ConsentRecord]]]
+
+
+class ProductLinks(TypedDict, total=False):
+    accessories: list[str]
+    similar: list[str]
+    replacement: list[str]
+
+
+class Product(TypedDict):
+    id: str
+    name: str
+    url: NotRequired[str]
+    image_url: NotRequired[str]
+    category_path: NotRequired[list[str]]
+    brand: NotRequired[str]
+    price: float
+    old_price: NotRequired[float]
+    currency: str
+    stock: NotRequired[int]
+    available: bool
+    created_at: NotRequired[datetime]
+    rating: NotRequired[float]
+    tags: NotRequired[list[str]]
+    attributes: NotRequired[dict[str, AttributeValue]]
+    links: NotRequired[ProductLinks]
+
+
+class Category(TypedDict):
+    id: str
+    name: str
+    parent_id: NotRequired[str]
+    url: NotRequired[str]
+
+
+class Catalog(TypedDict):
+    categories: list[Category]
+    products: list[Product]
+
+
+class CartLine(TypedDict):
+    product_id: str
+    quantity: float
+    unit_price: float
+
+
+class OrderLine(TypedDict):
+    product_id: str
+    quantity: float
+    unit_price: float
+    category_id: NotRequired[str]
+
+
+class _EventBase(TypedDict):
+    id: str
+    contact_id: NotRequired[str]
+    visitor_id: NotRequired[str]
+    at: datetime
+
+
+class ProductViewed(_EventBase):
+    type: Literal["product_viewed"]
+    product_id: str
+    category_id: NotRequired[str]
+    price: NotRequired[float]
+    currency: NotRequired[str]
+
+
+class CategoryViewed(_EventBase):
+    type: Literal["category_viewed"]
+    category_id: str
+
+
+class Searched(_EventBase):
+    type: Literal["searched"]
+    query: str
+    results: NotRequired[int]
+
+
+class CartUpdated(_EventBase):
+    type: Literal["cart_updated"]
+    lines: list[CartLine]
+    currency: str
+
+
+class CheckoutStarted(_EventBase):
+    type: Literal["checkout_started"]
+    total: NotRequired[float]
+    currency: NotRequired[str]
+
+
+class OrderPlaced(_EventBase):
+    type: Literal["order_placed"]
+    order_id: str
+    lines: list[OrderLine]
+    total: float
+    currency: str
+    coupon: NotRequired[str]
+
+
+class OrderStatusChanged(_EventBase):
+    type: Literal["order_status_changed"]
+    order_id: str
+    status: Literal["paid", "shipped", "delivered", "cancelled", "returned"]
+
+
+class WishlistChanged(_EventBase):
+    type: Literal["wishlist_added", "wishlist_removed"]
+    product_id: str
+
+
+class ConsentChanged(_EventBase):
+    type: Literal["consent_changed"]
+    channel: Channel
+    purpose: Purpose
+    action: ConsentAction
+    source: NotRequired[str]
+    ip: NotRequired[str]
+    reason: NotRequired[str]
+
+
+class MessageActivity(_EventBase):
+    type: Literal[
+        "message_sent",
+        "message_delivered",
+        "message_opened",
+        "message_clicked",
+        "message_unsubscribed",
+        "message_bounced",
+        "message_complained",
+    ]
+    message_id: str
+    campaign_id: NotRequired[str]
+    channel: Channel
+    url: NotRequired[str]
+
+
+class CouponRedeemed(_EventBase):
+    type: Literal["coupon_redeemed"]
+    code: str
+    order_id: NotRequired[str]
+
+
+class SurveyAnswered(_EventBase):
+    type: Literal["survey_answered"]
+    survey_id: str
+    answers: dict[str, AttributeValue]
+
+
+class Custom(_EventBase):
+    type: Literal["custom"]
+    name: str
+    properties: dict[str, AttributeValue]
+
+
+class PriceChanged(_EventBase):
+    type: Literal["price_changed"]
+    product_id: str
+    price: float
+    old_price: NotRequired[float]
+    currency: str
+
+
+class StockChanged(_EventBase):
+    type: Literal["stock_changed"]
+    product_id: str
+    stock: int
+    available: NotRequired[bool]
+
+
+class ProductAdded(_EventBase):
+    type: Literal["product_added"]
+    product: Product
+
+
+Event = Union[
+    ProductViewed,
+    CategoryViewed,
+    Searched,
+    CartUpdated,
+    CheckoutStarted,
+    OrderPlaced,
+    OrderStatusChanged,
+    WishlistChanged,
+    ConsentChanged,
+    MessageActivity,
+    CouponRedeemed,
+    SurveyAnswered,
+    Custom,
+    PriceChanged,
+    StockChanged,
+    ProductAdded,
+]
+"""Any event; ``type`` tells which."""

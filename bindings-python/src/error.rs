@@ -1,0 +1,54 @@
+//! The one place where core errors become Python exceptions.
+//!
+//! The exception classes live in `patron/errors.py` (so that they can inherit
+//! from both `PatronError` and `ValueError`); each gets `code`, `path`, `line`
+//! and `column` attributes.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule};
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// The Python class for a core error code.
+fn class_name(code: &str) -> &'static str {
+    match code {
+        "json" => "JsonError",
+        "validation" => "ValidationError",
+        "consent_transition" => "ConsentTransitionError",
+        _ => "PatronError",
+    }
+}
+
+/// Converts a core error into the matching `patron.errors` exception.
+pub fn to_pyerr(py: Python<'_>, e: patron::Error) -> PyErr {
+    match build(py, &e) {
+        Ok(err) => err,
+        Err(failed) => failed,
+    }
+}
+
+fn build(py: Python<'_>, e: &patron::Error) -> PyResult<PyErr> {
+    let module = ERRORS.get_or_try_init(py, || py.import("patron.errors").map(Bound::unbind))?;
+    let class = module.bind(py).getattr(class_name(e.code()))?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("code", e.code())?;
+    kwargs.set_item("path", e.path())?;
+    let location = e.location();
+    kwargs.set_item("line", location.map(|l| l.line))?;
+    kwargs.set_item("column", location.map(|l| l.column))?;
+    let instance = class.call((e.to_string(),), Some(&kwargs))?;
+    Ok(PyErr::from_value(instance))
+}
+
+/// `?` for core results inside Python functions.
+pub trait IntoPyResult<T> {
+    /// Maps the error to its Python exception.
+    fn py_err(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> IntoPyResult<T> for patron::Result<T> {
+    fn py_err(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|e| to_pyerr(py, e))
+    }
+}

@@ -1,0 +1,30 @@
+//! Python bindings of patron: thin wrappers that convert, call the core once,
+//! and convert back. The Python package `patron` re-exports everything here.
+
+use pyo3::prelude::*;
+
+mod convert;
+mod error;
+mod model;
+
+/// The native module behind the `patron` package.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(model::parse_contact, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_contact_json, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_contacts, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_contacts_json, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_product, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_product_json, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_catalog, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_catalog_json, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_event, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_event_json, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_events, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_events_json, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_consent_change, m)?)?;
+    m.add_function(wrap_pyfunction!(model::parse_consent_change_json, m)?)?;
+    m.add_function(wrap_pyfunction!(model::apply_consent, m)?)?;
+    Ok(())
+}

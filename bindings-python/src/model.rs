@@ -1,0 +1,167 @@
+//! Parse and validate the data model from Python objects or JSON text.
+//!
+//! Each function returns the normalized form as plain Python objects (dicts,
+//! lists, aware `datetime` in UTC, `date`), or raises a `patron.errors`
+//! exception that names the field path.
+
+use patron::model::{Catalog, ConsentChange, Contact, Event, Product};
+use patron::parse::{self, Model};
+use pyo3::prelude::*;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+
+use crate::convert::{to_py, to_value};
+use crate::error::{IntoPyResult, to_pyerr};
+
+/// JSON text as `str` or UTF-8 `bytes`.
+#[derive(FromPyObject)]
+pub enum JsonText {
+    /// A `str`.
+    Str(PyBackedStr),
+    /// UTF-8 `bytes`.
+    Bytes(PyBackedBytes),
+}
+
+impl JsonText {
+    fn as_str(&self) -> patron::Result<&str> {
+        match self {
+            JsonText::Str(s) => Ok(s),
+            JsonText::Bytes(b) => std::str::from_utf8(b).map_err(|e| patron::Error::Json {
+                line: 1,
+                column: e.valid_up_to() + 1,
+                message: "the bytes are not valid UTF-8".into(),
+            }),
+        }
+    }
+}
+
+/// Reads a Python object into the core's JSON value, or raises ValidationError.
+pub fn value_of(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
+    to_value(data).map_err(|e| to_pyerr(py, e.into_core()))
+}
+
+fn one<'py, T: Model>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let value = value_of(py, data)?;
+    let parsed = T::from_value(value).py_err(py)?;
+    to_py(py, &parsed)
+}
+
+fn one_json<'py, T: Model + Send>(py: Python<'py>, text: JsonText) -> PyResult<Bound<'py, PyAny>> {
+    let parsed = py.detach(|| text.as_str().and_then(T::from_json)).py_err(py)?;
+    to_py(py, &parsed)
+}
+
+fn many<'py, T: Model + Send>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let value = value_of(py, data)?;
+    let parsed = py.detach(|| parse::list_from_value::<T>(value)).py_err(py)?;
+    to_py(py, &parsed)
+}
+
+fn many_json<'py, T: Model + Send>(py: Python<'py>, text: JsonText) -> PyResult<Bound<'py, PyAny>> {
+    let parsed = py
+        .detach(|| text.as_str().and_then(parse::list_from_json::<T>))
+        .py_err(py)?;
+    to_py(py, &parsed)
+}
+
+/// Validates a contact dict and returns its normalized form.
+#[pyfunction]
+pub fn parse_contact<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    one::<Contact>(py, data)
+}
+
+/// Validates a contact given as JSON text (str or bytes).
+#[pyfunction]
+pub fn parse_contact_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, PyAny>> {
+    one_json::<Contact>(py, text)
+}
+
+/// Validates a list of contact dicts; an error path starts with the index.
+#[pyfunction]
+pub fn parse_contacts<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    many::<Contact>(py, data)
+}
+
+/// Validates a JSON array of contacts.
+#[pyfunction]
+pub fn parse_contacts_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, PyAny>> {
+    many_json::<Contact>(py, text)
+}
+
+/// Validates a product dict.
+#[pyfunction]
+pub fn parse_product<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    one::<Product>(py, data)
+}
+
+/// Validates a product given as JSON text.
+#[pyfunction]
+pub fn parse_product_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, PyAny>> {
+    one_json::<Product>(py, text)
+}
+
+/// Validates a whole catalog: the category tree, the products and their links.
+#[pyfunction]
+pub fn parse_catalog<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    one::<Catalog>(py, data)
+}
+
+/// Validates a catalog given as JSON text.
+#[pyfunction]
+pub fn parse_catalog_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, PyAny>> {
+    one_json::<Catalog>(py, text)
+}
+
+/// Validates an event dict (tagged by `type`).
+#[pyfunction]
+pub fn parse_event<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    one::<Event>(py, data)
+}
+
+/// Validates an event given as JSON text.
+#[pyfunction]
+pub fn parse_event_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, PyAny>> {
+    one_json::<Event>(py, text)
+}
+
+/// Validates a list of event dicts; an error path starts with the index.
+#[pyfunction]
+pub fn parse_events<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    many::<Event>(py, data)
+}
+
+/// Validates a JSON array of events.
+#[pyfunction]
+pub fn parse_events_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, PyAny>> {
+    many_json::<Event>(py, text)
+}
+
+/// Validates a consent change dict.
+#[pyfunction]
+pub fn parse_consent_change<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    one::<ConsentChange>(py, data)
+}
+
+/// Validates a consent change given as JSON text.
+#[pyfunction]
+pub fn parse_consent_change_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, PyAny>> {
+    one_json::<ConsentChange>(py, text)
+}
+
+/// Applies a consent change to a contact and returns the updated contact.
+/// Raises ConsentTransitionError for a change the current state does not
+/// allow; the input is never modified.
+#[pyfunction]
+pub fn apply_consent<'py>(
+    py: Python<'py>,
+    contact: &Bound<'py, PyAny>,
+    change: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut contact = Contact::from_value(value_of(py, contact)?)
+        .map_err(|e| e.within("contact"))
+        .py_err(py)?;
+    let change = ConsentChange::from_value(value_of(py, change)?)
+        .map_err(|e| e.within("change"))
+        .py_err(py)?;
+    contact.apply_consent(&change).py_err(py)?;
+    to_py(py, &contact)
+}
