@@ -87,7 +87,9 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
         if let Ok(v) = i.extract::<u64>() {
             return Ok(Value::Number(v.into()));
         }
-        return Err(ConvertError::new("expected an integer that fits in 64 bits"));
+        return Err(ConvertError::new(
+            "expected an integer that fits in 64 bits",
+        ));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         let v = f.value();
@@ -102,7 +104,12 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
                 .cast::<PyString>()
                 .ok()
                 .and_then(|s| s.to_str().ok().map(str::to_owned))
-                .ok_or_else(|| ConvertError::new(format!("expected text keys, got a key of type {}", type_name(&k))))?;
+                .ok_or_else(|| {
+                    ConvertError::new(format!(
+                        "expected text keys, got a key of type {}",
+                        type_name(&k)
+                    ))
+                })?;
             let value = convert(&v, depth + 1).map_err(|mut e| {
                 e.segments.push(Segment::Key(key.clone()));
                 e
@@ -113,7 +120,11 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut items = Vec::with_capacity(obj.len().unwrap_or(0));
-        for (i, item) in obj.try_iter().map_err(|e| ConvertError::new(e.to_string()))?.enumerate() {
+        for (i, item) in obj
+            .try_iter()
+            .map_err(|e| ConvertError::new(e.to_string()))?
+            .enumerate()
+        {
             let item = item.map_err(|e| ConvertError::new(e.to_string()))?;
             items.push(convert(&item, depth + 1).map_err(|mut e| {
                 e.segments.push(Segment::Index(i));
@@ -123,16 +134,20 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
         return Ok(Value::Array(items));
     }
     if obj.is_instance_of::<PyDateTime>() {
-        let t: DateTime<chrono::FixedOffset> = obj
-            .extract()
-            .map_err(|_| ConvertError::new("expected a timezone-aware datetime (a naive datetime has no offset)"))?;
-        let text = t.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let t: DateTime<chrono::FixedOffset> = obj.extract().map_err(|_| {
+            ConvertError::new("expected a timezone-aware datetime (a naive datetime has no offset)")
+        })?;
+        let text = t
+            .with_timezone(&Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
         let mut map = Map::new();
         map.insert("datetime".into(), Value::String(text));
         return Ok(Value::Object(map));
     }
     if obj.is_instance_of::<PyDate>() {
-        let d: NaiveDate = obj.extract().map_err(|e: PyErr| ConvertError::new(e.to_string()))?;
+        let d: NaiveDate = obj
+            .extract()
+            .map_err(|e: PyErr| ConvertError::new(e.to_string()))?;
         return Ok(Value::String(d.format("%Y-%m-%d").to_string()));
     }
     Err(ConvertError::new(format!(
@@ -149,7 +164,10 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 }
 
 /// Builds Python objects from any core value.
-pub fn to_py<'py, T: Serialize + ?Sized>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+pub fn to_py<'py, T: Serialize + ?Sized>(
+    py: Python<'py>,
+    value: &T,
+) -> PyResult<Bound<'py, PyAny>> {
     value
         .serialize(ToPy { py })
         .map_err(|e| PyValueError::new_err(e.0))
@@ -257,20 +275,31 @@ impl<'py> ser::Serializer for ToPy<'py> {
     fn serialize_unit_struct(self, _name: &'static str) -> Out<'py> {
         self.serialize_none()
     }
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Out<'py> {
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Out<'py> {
         self.obj(variant)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Out<'py> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Out<'py> {
         if name == DATETIME_MARKER || name == DATE_MARKER {
             let text = match serde_json::to_value(value) {
                 Ok(Value::String(s)) => s,
                 _ => return Err(BuildError(format!("{name} must hold text"))),
             };
             if name == DATETIME_MARKER {
-                let t = DateTime::parse_from_rfc3339(&text).map_err(|e| BuildError(e.to_string()))?;
+                let t =
+                    DateTime::parse_from_rfc3339(&text).map_err(|e| BuildError(e.to_string()))?;
                 return self.obj(t.with_timezone(&Utc));
             }
-            let d = NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| BuildError(e.to_string()))?;
+            let d = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .map_err(|e| BuildError(e.to_string()))?;
             return self.obj(d);
         }
         if name == ATTRIBUTE_DATETIME_MARKER {
@@ -300,7 +329,11 @@ impl<'py> ser::Serializer for ToPy<'py> {
     fn serialize_tuple(self, len: usize) -> Result<ListBuilder<'py>, BuildError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<ListBuilder<'py>, BuildError> {
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<ListBuilder<'py>, BuildError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -310,7 +343,9 @@ impl<'py> ser::Serializer for ToPy<'py> {
         _variant: &'static str,
         _len: usize,
     ) -> Result<Self::SerializeTupleVariant, BuildError> {
-        Err(BuildError(format!("{name}: tuple variants have no Python form")))
+        Err(BuildError(format!(
+            "{name}: tuple variants have no Python form"
+        )))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<DictBuilder<'py>, BuildError> {
         Ok(DictBuilder {
@@ -319,7 +354,11 @@ impl<'py> ser::Serializer for ToPy<'py> {
             key: None,
         })
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<DictBuilder<'py>, BuildError> {
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<DictBuilder<'py>, BuildError> {
         self.serialize_map(Some(len))
     }
     fn serialize_struct_variant(
@@ -329,7 +368,9 @@ impl<'py> ser::Serializer for ToPy<'py> {
         _variant: &'static str,
         _len: usize,
     ) -> Result<Self::SerializeStructVariant, BuildError> {
-        Err(BuildError(format!("{name}: struct variants have no Python form")))
+        Err(BuildError(format!(
+            "{name}: struct variants have no Python form"
+        )))
     }
 }
 
@@ -410,7 +451,11 @@ impl<'py> ser::SerializeMap for DictBuilder<'py> {
 impl<'py> ser::SerializeStruct for DictBuilder<'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = BuildError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), BuildError> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), BuildError> {
         self.dict.set_item(key, value.serialize(self.to)?)?;
         Ok(())
     }

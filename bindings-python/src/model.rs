@@ -46,13 +46,20 @@ fn one<'py, T: Model>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bou
 }
 
 fn one_json<'py, T: Model + Send>(py: Python<'py>, text: JsonText) -> PyResult<Bound<'py, PyAny>> {
-    let parsed = py.detach(|| text.as_str().and_then(T::from_json)).py_err(py)?;
+    let parsed = py
+        .detach(|| text.as_str().and_then(T::from_json))
+        .py_err(py)?;
     to_py(py, &parsed)
 }
 
-fn many<'py, T: Model + Send>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn many<'py, T: Model + Send>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let value = value_of(py, data)?;
-    let parsed = py.detach(|| parse::list_from_value::<T>(value)).py_err(py)?;
+    let parsed = py
+        .detach(|| parse::list_from_value::<T>(value))
+        .py_err(py)?;
     to_py(py, &parsed)
 }
 
@@ -65,7 +72,10 @@ fn many_json<'py, T: Model + Send>(py: Python<'py>, text: JsonText) -> PyResult<
 
 /// Validates a contact dict and returns its normalized form.
 #[pyfunction]
-pub fn parse_contact<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn parse_contact<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     one::<Contact>(py, data)
 }
 
@@ -77,7 +87,10 @@ pub fn parse_contact_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, 
 
 /// Validates a list of contact dicts; an error path starts with the index.
 #[pyfunction]
-pub fn parse_contacts<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn parse_contacts<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     many::<Contact>(py, data)
 }
 
@@ -89,7 +102,10 @@ pub fn parse_contacts_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_,
 
 /// Validates a product dict.
 #[pyfunction]
-pub fn parse_product<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn parse_product<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     one::<Product>(py, data)
 }
 
@@ -101,7 +117,10 @@ pub fn parse_product_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, 
 
 /// Validates a whole catalog: the category tree, the products and their links.
 #[pyfunction]
-pub fn parse_catalog<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn parse_catalog<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     one::<Catalog>(py, data)
 }
 
@@ -137,7 +156,10 @@ pub fn parse_events_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, P
 
 /// Validates a consent change dict.
 #[pyfunction]
-pub fn parse_consent_change<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn parse_consent_change<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     one::<ConsentChange>(py, data)
 }
 

@@ -136,6 +136,17 @@ derived_model! {
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {
+    // serde would also read a struct from an array of its fields in order; the
+    // contract is objects only.
+    if let Some(first) = text.trim_start().chars().next() {
+        if first != '{' {
+            let value: Value = serde_json::from_str(text).map_err(json_error)?;
+            return Err(Error::invalid(
+                "",
+                format!("expected an object, got {}", kind_of(&value)),
+            ));
+        }
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let mut value: T = serde_path_to_error::deserialize(&mut de).map_err(from_path_error)?;
     de.end().map_err(json_error)?;
@@ -144,6 +155,12 @@ fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {
 }
 
 fn derived_from_value<T: DeserializeOwned + Normalize>(value: Value) -> Result<T> {
+    if !value.is_object() {
+        return Err(Error::invalid(
+            "",
+            format!("expected an object, got {}", kind_of(&value)),
+        ));
+    }
     let mut value: T = serde_path_to_error::deserialize(value).map_err(from_path_error)?;
     value.normalize()?;
     Ok(value)
@@ -584,5 +601,24 @@ mod tests {
             Some("consent.email.marketing.confirmed_at"),
             "{e}"
         );
+    }
+}
+
+#[cfg(test)]
+mod deep_tests {
+    use super::*;
+
+    #[test]
+    fn very_deep_text_is_an_error_not_a_crash() {
+        let depth = 200_000;
+        let deep = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+        let text = format!(
+            r#"{{"type":"custom","id":"e1","contact_id":"c1","at":"2024-05-01T10:00:00Z","name":"x","properties":{{"deep":{deep}}}}}"#
+        );
+        assert!(from_json::<Event>(&text).is_err());
+        let text = format!(r#"{{"id":"c1","attributes":{{"deep":{deep}}}}}"#);
+        assert!(from_json::<Contact>(&text).is_err());
+        let list = format!("[{}1{}]", "[".repeat(depth), "]".repeat(depth));
+        assert!(list_from_json::<Event>(&list).is_err());
     }
 }

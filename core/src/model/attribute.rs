@@ -56,7 +56,9 @@ impl Serialize for AttributeValue {
             AttributeValue::Number(v) => s.serialize_f64(*v),
             AttributeValue::Bool(v) => s.serialize_bool(*v),
             AttributeValue::List(v) => v.serialize(s),
-            AttributeValue::Datetime(t) => s.serialize_newtype_struct(ATTRIBUTE_DATETIME_MARKER, &DatetimeObject(t)),
+            AttributeValue::Datetime(t) => {
+                s.serialize_newtype_struct(ATTRIBUTE_DATETIME_MARKER, &DatetimeObject(t))
+            }
         }
     }
 }

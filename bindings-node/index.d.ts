@@ -1,0 +1,235 @@
+// Types of the `patron` package: the normalized JSON form of the data model.
+// Timestamps are ISO 8601 strings in UTC on output; on input a `Date` or an
+// ISO 8601 string with an offset is accepted.
+
+/** A timestamp: ISO 8601 text with an offset (output is always UTC, `...Z`). */
+export type Timestamp = string
+/** A timestamp on input: ISO text with an offset, or a Date. */
+export type TimestampInput = string | Date
+/** A typed custom attribute; a datetime is `{ datetime: iso }` (a Date on input). */
+export type AttributeValue = string | number | boolean | string[] | { datetime: Timestamp }
+/** `email`, `sms`, `push` or a channel the shop adds. */
+export type Channel = string
+export type Purpose = 'marketing' | 'transactional'
+export type ConsentStatus = 'none' | 'pending' | 'confirmed' | 'unsubscribed'
+export type ConsentAction = 'request' | 'confirm' | 'unsubscribe'
+
+export interface ConsentRecord {
+  status: ConsentStatus
+  requested_at?: Timestamp
+  confirmed_at?: Timestamp
+  source?: string
+  ip?: string
+  unsubscribed_at?: Timestamp
+  reason?: string
+}
+
+export interface ConsentChange {
+  channel: Channel
+  purpose: Purpose
+  action: ConsentAction
+  at: Timestamp
+  source?: string
+  ip?: string
+  reason?: string
+}
+
+export interface Source {
+  utm_source?: string
+  utm_medium?: string
+  utm_campaign?: string
+  utm_term?: string
+  utm_content?: string
+  landing_page?: string
+  referrer?: string
+  search_query?: string
+}
+
+export interface Contact {
+  id: string
+  email?: string
+  phone?: string
+  first_name?: string
+  last_name?: string
+  /** `YYYY-MM-DD`. */
+  birthday?: string
+  gender?: 'female' | 'male' | 'other'
+  city?: string
+  region?: string
+  country?: string
+  time_zone?: string
+  locale?: string
+  created_at?: Timestamp
+  source?: Source
+  tags?: string[]
+  attributes?: Record<string, AttributeValue>
+  consent?: Record<Channel, Partial<Record<Purpose, ConsentRecord>>>
+}
+
+export interface ProductLinks {
+  accessories?: string[]
+  similar?: string[]
+  replacement?: string[]
+}
+
+export interface Product {
+  id: string
+  name: string
+  url?: string
+  image_url?: string
+  category_path?: string[]
+  brand?: string
+  price: number
+  old_price?: number
+  currency: string
+  stock?: number
+  available: boolean
+  created_at?: Timestamp
+  rating?: number
+  tags?: string[]
+  attributes?: Record<string, AttributeValue>
+  links?: ProductLinks
+}
+
+export interface Category {
+  id: string
+  name: string
+  parent_id?: string
+  url?: string
+}
+
+export interface Catalog {
+  categories: Category[]
+  products: Product[]
+}
+
+export interface CartLine {
+  product_id: string
+  quantity: number
+  unit_price: number
+}
+
+export interface OrderLine extends CartLine {
+  category_id?: string
+}
+
+interface EventBase {
+  id: string
+  contact_id?: string
+  visitor_id?: string
+  at: Timestamp
+}
+
+export interface ProductViewed extends EventBase {
+  type: 'product_viewed'
+  product_id: string
+  category_id?: string
+  price?: number
+  currency?: string
+}
+export interface CategoryViewed extends EventBase { type: 'category_viewed', category_id: string }
+export interface Searched extends EventBase { type: 'searched', query: string, results?: number }
+export interface CartUpdated extends EventBase { type: 'cart_updated', lines: CartLine[], currency: string }
+export interface CheckoutStarted extends EventBase { type: 'checkout_started', total?: number, currency?: string }
+export interface OrderPlaced extends EventBase {
+  type: 'order_placed'
+  order_id: string
+  lines: OrderLine[]
+  total: number
+  currency: string
+  coupon?: string
+}
+export interface OrderStatusChanged extends EventBase {
+  type: 'order_status_changed'
+  order_id: string
+  status: 'paid' | 'shipped' | 'delivered' | 'cancelled' | 'returned'
+}
+export interface WishlistChanged extends EventBase { type: 'wishlist_added' | 'wishlist_removed', product_id: string }
+export interface ConsentChanged extends EventBase {
+  type: 'consent_changed'
+  channel: Channel
+  purpose: Purpose
+  action: ConsentAction
+  source?: string
+  ip?: string
+  reason?: string
+}
+export interface MessageActivity extends EventBase {
+  type: 'message_sent' | 'message_delivered' | 'message_opened' | 'message_clicked' |
+    'message_unsubscribed' | 'message_bounced' | 'message_complained'
+  message_id: string
+  campaign_id?: string
+  channel: Channel
+  url?: string
+}
+export interface CouponRedeemed extends EventBase { type: 'coupon_redeemed', code: string, order_id?: string }
+export interface SurveyAnswered extends EventBase { type: 'survey_answered', survey_id: string, answers: Record<string, AttributeValue> }
+export interface Custom extends EventBase { type: 'custom', name: string, properties: Record<string, AttributeValue> }
+export interface PriceChanged extends EventBase {
+  type: 'price_changed'
+  product_id: string
+  price: number
+  old_price?: number
+  currency: string
+}
+export interface StockChanged extends EventBase { type: 'stock_changed', product_id: string, stock: number, available?: boolean }
+export interface ProductAdded extends EventBase { type: 'product_added', product: Product }
+
+/** Any event; `type` tells which. */
+export type Event =
+  | ProductViewed | CategoryViewed | Searched | CartUpdated | CheckoutStarted | OrderPlaced
+  | OrderStatusChanged | WishlistChanged | ConsentChanged | MessageActivity | CouponRedeemed
+  | SurveyAnswered | Custom | PriceChanged | StockChanged | ProductAdded
+
+/** Plain data to validate: JSON-like objects, with Date allowed for timestamps. */
+export type Data = Record<string, unknown>
+/** JSON text, as a string or UTF-8 bytes. */
+export type JsonText = string | Uint8Array
+
+/** The package version. */
+export const version: string
+
+/** Validates a contact and returns its normalized form. */
+export function parseContact (data: Data): Contact
+export function parseContactJson (text: JsonText): Contact
+/** Validates a list of contacts; an error path starts with the index. */
+export function parseContacts (data: Data[]): Contact[]
+export function parseContactsJson (text: JsonText): Contact[]
+export function parseProduct (data: Data): Product
+export function parseProductJson (text: JsonText): Product
+/** Validates a whole catalog: the category tree, the products and their links. */
+export function parseCatalog (data: Data): Catalog
+export function parseCatalogJson (text: JsonText): Catalog
+/** Validates an event (tagged by `type`). */
+export function parseEvent (data: Data): Event
+export function parseEventJson (text: JsonText): Event
+/** Validates a list of events; an error path starts with the index. */
+export function parseEvents (data: Data[]): Event[]
+export function parseEventsJson (text: JsonText): Event[]
+export function parseConsentChange (data: Data): ConsentChange
+export function parseConsentChangeJson (text: JsonText): ConsentChange
+/** Applies a consent change to a contact; throws ConsentTransitionError when not allowed. */
+export function applyConsent (contact: Data | Contact, change: Data | ConsentChange): Contact
+
+export interface ErrorInfo {
+  code?: string
+  path?: string | null
+  line?: number | null
+  column?: number | null
+}
+
+/** Base of every patron error; `code` is stable across Rust, Python and Node. */
+export class PatronError extends Error {
+  constructor (message: string, info?: ErrorInfo)
+  readonly code: string
+  /** The field path, e.g. `lines[2].quantity`; `''` for the whole input. */
+  readonly path: string | null
+  readonly line: number | null
+  readonly column: number | null
+}
+/** A value is missing, of the wrong type, or out of range (code `validation`). */
+export class ValidationError extends PatronError {}
+/** The input is not well-formed JSON text (code `json`). */
+export class JsonError extends ValidationError {}
+/** A consent change the current consent state does not allow (code `consent_transition`). */
+export class ConsentTransitionError extends PatronError {}

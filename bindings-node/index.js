@@ -1,0 +1,109 @@
+'use strict'
+// patron for Node: the public entry point in front of the native addon.
+//
+// Objects go to the core as JSON text (a Date becomes {"datetime": iso}, which
+// the core reads for timestamps and datetime attributes) and come back as the
+// normalized JSON form: timestamps are ISO 8601 strings in UTC. Errors are
+// PatronError subclasses with a stable `code`, a field `path`, and for JSON
+// text a `line` and `column`.
+
+const native = require('./native.js')
+
+const PREFIX = 'patron:'
+
+/** Base of every patron error. */
+class PatronError extends Error {
+  constructor (message, { code = 'patron', path = null, line = null, column = null } = {}) {
+    super(message)
+    this.name = new.target.name
+    this.code = code
+    this.path = path
+    this.line = line
+    this.column = column
+  }
+}
+
+/** A value is missing, of the wrong type, or out of range (code `validation`). */
+class ValidationError extends PatronError {}
+
+/** The input is not well-formed JSON text (code `json`). */
+class JsonError extends ValidationError {}
+
+/** A consent change the current consent state does not allow (code `consent_transition`). */
+class ConsentTransitionError extends PatronError {}
+
+const CLASSES = { json: JsonError, validation: ValidationError, consent_transition: ConsentTransitionError }
+
+function decodeError (err) {
+  if (err && typeof err.message === 'string' && err.message.startsWith(PREFIX)) {
+    const info = JSON.parse(err.message.slice(PREFIX.length))
+    const Class = CLASSES[info.code] || PatronError
+    return new Class(info.message, info)
+  }
+  return err
+}
+
+function replacer (key, value) {
+  const raw = this[key]
+  if (raw instanceof Date) {
+    return { datetime: Number.isNaN(raw.getTime()) ? 'Invalid Date' : raw.toISOString() }
+  }
+  if (typeof value === 'bigint') {
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
+  }
+  return value
+}
+
+function encode (value, what) {
+  if (typeof value === 'string') {
+    throw new ValidationError(`${what}: expected an object; pass JSON text to the *Json functions`, { code: 'validation', path: '' })
+  }
+  try {
+    return JSON.stringify(value, replacer)
+  } catch (err) {
+    throw new ValidationError(`${what}: cannot be written as JSON: ${err.message}`, { code: 'validation', path: '' })
+  }
+}
+
+function textOf (text) {
+  if (typeof text === 'string') return text
+  if (Buffer.isBuffer(text) || text instanceof Uint8Array) return Buffer.from(text).toString('utf8')
+  throw new ValidationError('expected JSON text as a string or Buffer', { code: 'validation', path: '' })
+}
+
+function call (fn, ...args) {
+  let out
+  try {
+    out = fn(...args)
+  } catch (err) {
+    throw decodeError(err)
+  }
+  return JSON.parse(out)
+}
+
+const fromObject = (fn, what) => (data) => call(fn, encode(data, what))
+const fromText = (fn) => (text) => call(fn, textOf(text))
+
+module.exports = {
+  version: native.nativeVersion(),
+  parseContact: fromObject(native.parseContactJson, 'contact'),
+  parseContactJson: fromText(native.parseContactJson),
+  parseContacts: fromObject(native.parseContactsJson, 'contacts'),
+  parseContactsJson: fromText(native.parseContactsJson),
+  parseProduct: fromObject(native.parseProductJson, 'product'),
+  parseProductJson: fromText(native.parseProductJson),
+  parseCatalog: fromObject(native.parseCatalogJson, 'catalog'),
+  parseCatalogJson: fromText(native.parseCatalogJson),
+  parseEvent: fromObject(native.parseEventJson, 'event'),
+  parseEventJson: fromText(native.parseEventJson),
+  parseEvents: fromObject(native.parseEventsJson, 'events'),
+  parseEventsJson: fromText(native.parseEventsJson),
+  parseConsentChange: fromObject(native.parseConsentChangeJson, 'change'),
+  parseConsentChangeJson: fromText(native.parseConsentChangeJson),
+  applyConsent: (contact, change) =>
+    call(native.applyConsentJson, encode(contact, 'contact'), encode(change, 'change')),
+  PatronError,
+  ValidationError,
+  JsonError,
+  ConsentTransitionError
+}

@@ -1,0 +1,11 @@
+//! Node bindings of patron: thin wrappers over the core, exported through
+//! napi-rs. `index.js` in front of them is the public entry point.
+
+mod error;
+mod model;
+
+/// The version of the native addon, to check it matches the JavaScript wrapper.
+#[napi_derive::napi]
+pub fn native_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

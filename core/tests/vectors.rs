@@ -1,0 +1,220 @@
+//! Runs the shared test vectors (`tests/vectors/v1/*.json`), which the Python
+//! and Node suites run too. See `tests/vectors/README.md` for the format.
+
+use patron::parse::{self, Model};
+use patron::{Catalog, ConsentChange, Contact, Error, Event, Product};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
+
+fn vector_files() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/v1");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Replaces the markers; `None` when the value cannot exist as a JSON value (NaN).
+fn expand(v: &Value) -> Option<Value> {
+    match v {
+        Value::Object(m) if m.len() == 1 && m.contains_key("$float") => None,
+        Value::Object(m) if m.len() == 1 && m.contains_key("$repeat") => {
+            let args = m["$repeat"].as_array()?;
+            Some(Value::String(
+                args[0].as_str()?.repeat(args[1].as_u64()? as usize),
+            ))
+        }
+        Value::Object(m) if m.len() == 1 && m.contains_key("$nest") => {
+            let args = m["$nest"].as_array()?;
+            let mut out = args[1].clone();
+            for _ in 0..args[0].as_u64()? {
+                out = json!({ "a": out });
+            }
+            Some(out)
+        }
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                out.insert(k.clone(), expand(v)?);
+            }
+            Some(Value::Object(out))
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(expand)
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array),
+        other => Some(other.clone()),
+    }
+}
+
+enum Input {
+    Object(Value),
+    Text(String),
+}
+
+fn ok<T: Serialize>(r: patron::Result<T>) -> Result<Value, Error> {
+    r.map(|v| serde_json::to_value(v).unwrap())
+}
+
+fn one<T: Model>(input: Input) -> Result<Value, Error> {
+    ok(match input {
+        Input::Object(v) => parse::from_value::<T>(v),
+        Input::Text(t) => parse::from_json::<T>(&t),
+    })
+}
+
+fn many<T: Model>(input: Input) -> Result<Value, Error> {
+    ok(match input {
+        Input::Object(v) => parse::list_from_value::<T>(v),
+        Input::Text(t) => parse::list_from_json::<T>(&t),
+    })
+}
+
+fn apply_consent(input: Input) -> Result<Value, Error> {
+    let (mut contact, change) = match input {
+        Input::Object(v) => (
+            Contact::from_value(v["contact"].clone()).map_err(|e| e.within("contact"))?,
+            ConsentChange::from_value(v["change"].clone()).map_err(|e| e.within("change"))?,
+        ),
+        Input::Text(t) => {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            (
+                Contact::from_json(&v["contact"].to_string()).map_err(|e| e.within("contact"))?,
+                ConsentChange::from_json(&v["change"].to_string())
+                    .map_err(|e| e.within("change"))?,
+            )
+        }
+    };
+    contact.apply_consent(&change)?;
+    ok(Ok(contact))
+}
+
+fn run(op: &str, input: Input) -> Result<Value, Error> {
+    match op {
+        "parse_contact" => one::<Contact>(input),
+        "parse_contacts" => many::<Contact>(input),
+        "parse_product" => one::<Product>(input),
+        "parse_catalog" => one::<Catalog>(input),
+        "parse_event" => one::<Event>(input),
+        "parse_events" => many::<Event>(input),
+        "parse_consent_change" => one::<ConsentChange>(input),
+        "apply_consent" => apply_consent(input),
+        other => panic!("unknown op {other}"),
+    }
+}
+
+/// JSON equality where 38 and 38.0 are the same number (as in Python and JS).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn check(case: &Value, form: &str, got: Result<Value, Error>) -> Result<(), String> {
+    match (case.get("output"), case.get("error"), got) {
+        (Some(want), _, Ok(out)) if same(want, &out) => Ok(()),
+        (Some(want), _, Ok(out)) => Err(format!("output differs:\n want {want}\n  got {out}")),
+        (Some(_), _, Err(e)) => Err(format!("unexpected error: {e}")),
+        (None, Some(want), Err(e)) => {
+            if want["code"] != e.code() {
+                return Err(format!(
+                    "code {} instead of {}: {e}",
+                    e.code(),
+                    want["code"]
+                ));
+            }
+            if let Some(path) = want.get("path") {
+                if Some(path.as_str().unwrap()) != e.path() {
+                    return Err(format!("path {:?} instead of {path}: {e}", e.path()));
+                }
+            }
+            if form == "text" {
+                let location = e.location();
+                for (key, got) in [
+                    ("line", location.map(|l| l.line)),
+                    ("column", location.map(|l| l.column)),
+                ] {
+                    if let Some(n) = want.get(key) {
+                        if got != n.as_u64().map(|n| n as usize) {
+                            return Err(format!("{key} {got:?} instead of {n}: {e}"));
+                        }
+                    }
+                }
+            }
+            if let Some(part) = want.get("message_contains") {
+                if !e.to_string().contains(part.as_str().unwrap()) {
+                    return Err(format!("message lacks {part}: {e}"));
+                }
+            }
+            Ok(())
+        }
+        (None, _, Ok(out)) => Err(format!("expected an error, got {out}")),
+        (None, None, Err(e)) => Err(format!("case has neither output nor error; got {e}")),
+    }
+}
+
+#[test]
+fn every_vector_passes() {
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for file in vector_files() {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(doc["version"], 1, "{}", file.display());
+        for case in doc["cases"].as_array().unwrap() {
+            let name = format!(
+                "{} / {}",
+                file.file_name().unwrap().to_string_lossy(),
+                case["name"]
+            );
+            let op = case["op"].as_str().unwrap();
+            let forms: Vec<&str> = match case.get("forms") {
+                Some(f) => f
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.as_str().unwrap())
+                    .collect(),
+                None => vec!["object", "text"],
+            };
+            let mut inputs = Vec::new();
+            if let Some(text) = case.get("text") {
+                inputs.push(("text", Input::Text(text.as_str().unwrap().to_string())));
+            } else if let Some(value) = expand(&case["input"]) {
+                // A value holding NaN has no JSON form; the typed constructors'
+                // unit tests cover it in Rust.
+                for form in forms {
+                    let input = match form {
+                        "object" => Input::Object(value.clone()),
+                        _ => Input::Text(value.to_string()),
+                    };
+                    inputs.push((form, input));
+                }
+            }
+            for (form, input) in inputs {
+                runs += 1;
+                if let Err(why) = check(case, form, run(op, input)) {
+                    failures.push(format!("{name} [{form}]: {why}"));
+                }
+            }
+        }
+    }
+    assert!(runs >= 80, "only {runs} vector runs");
+    assert!(
+        failures.is_empty(),
+        "{} of {runs} vector runs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
