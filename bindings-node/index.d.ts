@@ -181,8 +181,8 @@ export type Event =
   | OrderStatusChanged | WishlistChanged | ConsentChanged | MessageActivity | CouponRedeemed
   | SurveyAnswered | Custom | PriceChanged | StockChanged | ProductAdded
 
-/** Plain data to validate: JSON-like objects, with Date allowed for timestamps. */
-export type Data = Record<string, unknown>
+/** Plain data to validate: a JSON-like object (Dates allowed for timestamps); checked at run time. */
+export type Data = object
 /** JSON text, as a string or UTF-8 bytes. */
 export type JsonText = string | Uint8Array
 
@@ -209,7 +209,7 @@ export function parseEventsJson (text: JsonText): Event[]
 export function parseConsentChange (data: Data): ConsentChange
 export function parseConsentChangeJson (text: JsonText): ConsentChange
 /** Applies a consent change to a contact; throws ConsentTransitionError when not allowed. */
-export function applyConsent (contact: Data | Contact, change: Data | ConsentChange): Contact
+export function applyConsent (contact: Data, change: Data): Contact
 
 export interface ErrorInfo {
   code?: string

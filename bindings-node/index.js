@@ -43,26 +43,50 @@ function decodeError (err) {
   return err
 }
 
+let sawNonFinite = false
+
 function replacer (key, value) {
   const raw = this[key]
   if (raw instanceof Date) {
     return { datetime: Number.isNaN(raw.getTime()) ? 'Invalid Date' : raw.toISOString() }
   }
-  if (typeof value === 'bigint') {
-    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
-  }
+  // JSON.stringify would write NaN and Infinity as null, which reads as
+  // "absent" for an optional field: note it, and report it after the walk.
+  if (typeof value === 'number' && !Number.isFinite(value)) sawNonFinite = true
+  if (typeof value === 'bigint') return Number(value)
   return value
 }
 
-function encode (value, what) {
+// The path of the first NaN or Infinity, in the core's notation (`lines[2].quantity`).
+function nonFinitePath (value, path) {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : path
+  if (value === null || typeof value !== 'object' || value instanceof Date) return null
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [`${path}[${i}]`, v])
+    : Object.entries(value).map(([k, v]) => [path ? `${path}.${k}` : k, v])
+  for (const [p, v] of entries) {
+    const found = nonFinitePath(v, p)
+    if (found !== null) return found
+  }
+  return null
+}
+
+function encode (value, what, prefix = '') {
   if (typeof value === 'string') {
     throw new ValidationError(`${what}: expected an object; pass JSON text to the *Json functions`, { code: 'validation', path: '' })
   }
+  let text
+  sawNonFinite = false
   try {
-    return JSON.stringify(value, replacer)
+    text = JSON.stringify(value, replacer)
   } catch (err) {
     throw new ValidationError(`${what}: cannot be written as JSON: ${err.message}`, { code: 'validation', path: '' })
   }
+  if (sawNonFinite) {
+    const path = nonFinitePath(value, prefix)
+    throw new ValidationError(`${path}: expected a finite number`, { code: 'validation', path })
+  }
+  return text
 }
 
 function textOf (text) {
@@ -101,7 +125,7 @@ module.exports = {
   parseConsentChange: fromObject(native.parseConsentChangeJson, 'change'),
   parseConsentChangeJson: fromText(native.parseConsentChangeJson),
   applyConsent: (contact, change) =>
-    call(native.applyConsentJson, encode(contact, 'contact'), encode(change, 'change')),
+    call(native.applyConsentJson, encode(contact, 'contact', 'contact'), encode(change, 'change', 'change')),
   PatronError,
   ValidationError,
   JsonError,

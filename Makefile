@@ -1,0 +1,68 @@
+# patron's task runner. `make help` lists the tasks.
+# From a fresh clone (Rust, Python 3.10+ with pip, Node 20+ with npm):
+#   make demo    the main job on the bundled sample shop
+#   make test    every check and test in Rust, Python and Node
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+NODE_DIR := bindings-node
+
+.PHONY: help demo test rust-checks rust-test python node examples docs-check bench bench-python clean
+
+help: ## List the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+demo: ## Run the demo on the bundled sample shop
+	cargo run --quiet --release -p patron --example demo
+
+test: rust-checks rust-test python node examples docs-check ## Run every check and test (Rust, Python, Node)
+	@echo "make test: all checks passed"
+
+rust-checks: ## cargo fmt --check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+rust-test: ## Rust unit, property, vector and doc tests
+	cargo test --workspace --quiet
+
+$(VPY): bindings-python/requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r bindings-python/requirements-dev.txt
+	touch $(VPY)
+
+python: $(VPY) ## Build the Python package, run pytest, check the stubs
+	cd bindings-python && VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(VENV)/bin:$$PATH maturin develop --release --quiet
+	$(VPY) -m pytest -q bindings-python/tests
+	$(VPY) -m mypy.stubtest patron._native
+	$(VPY) -m mypy --strict bindings-python/python/patron bindings-python/tests examples/python
+
+$(NODE_DIR)/node_modules: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: $(NODE_DIR)/node_modules ## Build the Node addon, run node --test, type-check the .d.ts
+	scripts/build-node
+	cd $(NODE_DIR) && node --test test/
+	cd $(NODE_DIR) && npx tsc -p tsconfig.json
+
+examples: ## Run the examples in all three languages (they are the docs' snippets)
+	cargo run --quiet --release -p patron --example demo > /dev/null
+	cargo run --quiet --release -p patron --example quickstart
+	$(VPY) examples/python/quickstart.py
+	NODE_PATH=target/node_path node examples/node/quickstart.js
+
+docs-check: ## Check that docs and README quote the tested example files exactly
+	$(PYTHON) scripts/snippets.py --check
+
+bench: ## Criterion benches of the core
+	cargo bench -p patron
+
+bench-python: python ## Python-side benches (patron against the usual Python tools)
+	$(VPY) benches/python/parse_events.py
+
+clean: ## Remove build outputs and the virtualenv
+	cargo clean
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(NODE_DIR)/patron.node

@@ -1,0 +1,21 @@
+// Compiled by `tsc` in the test command: the declarations must type real use.
+import * as patron from '..'
+
+const event: patron.Event = patron.parseEvent({ type: 'searched', id: 'e', contact_id: 'c', at: new Date(), query: 'q' })
+if (event.type === 'order_placed') {
+  const total: number = event.total
+  const first: patron.OrderLine | undefined = event.lines[0]
+  void total
+  void first
+}
+const contact: patron.Contact = patron.applyConsent({ id: 'c' }, { channel: 'email', purpose: 'marketing', action: 'request', at: '2024-01-01T00:00:00Z' })
+const status: patron.ConsentStatus | undefined = contact.consent?.email?.marketing?.status
+try {
+  patron.parseCatalogJson('{}')
+} catch (e) {
+  if (e instanceof patron.ValidationError) {
+    const where: string | null = e.path
+    void where
+  }
+}
+void status

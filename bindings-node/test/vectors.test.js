@@ -1,0 +1,97 @@
+'use strict'
+// Runs every shared test vector through the Node API, as objects and as JSON text.
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const patron = require('..')
+
+const VECTORS = path.join(__dirname, '..', '..', 'tests', 'vectors', 'v1')
+
+function expand (value) {
+  if (Array.isArray(value)) return value.map(expand)
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value)
+    if (keys.length === 1) {
+      const arg = value[keys[0]]
+      if (keys[0] === '$float') return { nan: NaN, inf: Infinity, '-inf': -Infinity }[arg]
+      if (keys[0] === '$repeat') return arg[0].repeat(arg[1])
+      if (keys[0] === '$nest') {
+        let out = arg[1]
+        for (let i = 0; i < arg[0]; i++) out = { a: out }
+        return out
+      }
+    }
+    return Object.fromEntries(keys.map((k) => [k, expand(value[k])]))
+  }
+  return value
+}
+
+const hasNonFinite = (v) =>
+  typeof v === 'number' ? !Number.isFinite(v)
+    : Array.isArray(v) ? v.some(hasNonFinite)
+      : v && typeof v === 'object' ? Object.values(v).some(hasNonFinite) : false
+
+const objectOps = {
+  parse_contact: patron.parseContact,
+  parse_contacts: patron.parseContacts,
+  parse_product: patron.parseProduct,
+  parse_catalog: patron.parseCatalog,
+  parse_event: patron.parseEvent,
+  parse_events: patron.parseEvents,
+  parse_consent_change: patron.parseConsentChange,
+  apply_consent: (v) => patron.applyConsent(v.contact, v.change)
+}
+
+const textOps = {
+  parse_contact: patron.parseContactJson,
+  parse_contacts: patron.parseContactsJson,
+  parse_product: patron.parseProductJson,
+  parse_catalog: patron.parseCatalogJson,
+  parse_event: patron.parseEventJson,
+  parse_events: patron.parseEventsJson,
+  parse_consent_change: patron.parseConsentChangeJson,
+  apply_consent: (text) => {
+    const doc = JSON.parse(text)
+    return patron.applyConsent(doc.contact, doc.change)
+  }
+}
+
+function runs (c) {
+  if ('text' in c) return [['text', () => textOps[c.op](c.text)]]
+  const value = expand(c.input)
+  const out = []
+  for (const form of c.forms || ['object', 'text']) {
+    if (form === 'object') out.push(['object', () => objectOps[c.op](value)])
+    else if (!hasNonFinite(value)) out.push(['text', () => textOps[c.op](JSON.stringify(value))])
+  }
+  return out
+}
+
+for (const file of fs.readdirSync(VECTORS).filter((f) => f.endsWith('.json')).sort()) {
+  const doc = JSON.parse(fs.readFileSync(path.join(VECTORS, file), 'utf8'))
+  assert.equal(doc.version, 1)
+  for (const c of doc.cases) {
+    test(`${file} / ${c.name}`, () => {
+      for (const [form, run] of runs(c)) {
+        if ('output' in c) {
+          assert.deepStrictEqual(run(), c.output, `[${form}]`)
+          continue
+        }
+        const want = c.error
+        let err = null
+        try { run() } catch (e) { err = e }
+        assert.ok(err instanceof patron.PatronError, `[${form}] expected a PatronError, got ${err}`)
+        assert.equal(err.code, want.code, `[${form}] ${err.message}`)
+        if ('path' in want) assert.equal(err.path, want.path, `[${form}] ${err.message}`)
+        if (form === 'text') {
+          for (const key of ['line', 'column']) {
+            if (key in want) assert.equal(err[key], want[key], `[${form}] ${err.message}`)
+          }
+        }
+        if ('message_contains' in want) assert.ok(err.message.includes(want.message_contains), err.message)
+      }
+    })
+  }
+}

@@ -1,0 +1,122 @@
+"""What the vectors cannot show: native types, the error classes, threads."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable
+
+import pytest
+
+import patron
+
+ORDER: dict[str, Any] = {
+    "type": "order_placed",
+    "id": "e1",
+    "contact_id": "c1",
+    "at": datetime(2024, 5, 1, 10, tzinfo=timezone(timedelta(hours=2))),
+    "order_id": "o1",
+    "lines": [{"product_id": "p1", "quantity": 1, "unit_price": 30}],
+    "total": 30,
+    "currency": "EUR",
+}
+
+
+def test_aware_datetimes_in_and_utc_datetimes_out() -> None:
+    event = patron.parse_event(ORDER)
+    assert event["at"] == datetime(2024, 5, 1, 8, tzinfo=timezone.utc)
+    assert event["at"].tzinfo is not None
+
+
+def test_naive_datetime_is_refused_with_its_path() -> None:
+    with pytest.raises(patron.ValidationError) as info:
+        patron.parse_event({**ORDER, "at": datetime(2024, 5, 1, 10)})
+    assert info.value.path == "at"
+    assert "timezone-aware" in str(info.value)
+
+
+def test_dates_and_datetime_attributes_are_native() -> None:
+    when = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
+    contact = patron.parse_contact({"id": "c", "birthday": date(1990, 5, 17), "attributes": {"seen": when}})
+    assert contact["birthday"] == date(1990, 5, 17)
+    assert contact["attributes"]["seen"] == when
+    # The output is valid input again.
+    assert patron.parse_contact(contact) == contact
+
+
+def test_every_error_is_a_patron_error() -> None:
+    failures: list[Callable[[], object]] = [
+        lambda: patron.parse_event_json("{"),
+        lambda: patron.parse_event({"type": "nope"}),
+        lambda: patron.apply_consent(
+            {"id": "c"},
+            {"channel": "email", "purpose": "marketing", "action": "confirm", "at": "2024-01-01T00:00:00Z"},
+        ),
+    ]
+    kinds = set()
+    for fail in failures:
+        with pytest.raises(patron.PatronError) as info:
+            fail()
+        kinds.add(type(info.value))
+        assert isinstance(info.value, ValueError)
+    assert kinds == {patron.JsonError, patron.ValidationError, patron.ConsentTransitionError}
+    assert issubclass(patron.JsonError, patron.ValidationError)
+
+
+def test_json_text_may_be_bytes() -> None:
+    event = patron.parse_event_json(b'{"type":"searched","id":"e","contact_id":"c","at":"2024-01-01T00:00:00Z","query":"q"}')
+    assert event["type"] == "searched" and event["query"] == "q"
+    with pytest.raises(patron.JsonError):
+        patron.parse_event_json(b"\xff\xfe")
+
+
+def test_unsupported_python_types_name_their_path() -> None:
+    with pytest.raises(patron.ValidationError) as info:
+        patron.parse_contact({"id": "c", "attributes": {"x": object()}})
+    assert info.value.path == "attributes.x"
+    with pytest.raises(patron.ValidationError) as info:
+        patron.parse_contact({"id": "c", "attributes": {1: "x"}})
+    assert info.value.path == "attributes"
+    with pytest.raises(patron.ValidationError):
+        patron.parse_contact({"id": 2**80})
+
+
+def test_cyclic_and_deep_structures_are_errors_not_crashes() -> None:
+    cyclic: dict[str, Any] = {"id": "c"}
+    cyclic["attributes"] = cyclic
+    with pytest.raises(patron.ValidationError, match="nesting deeper"):
+        patron.parse_contact(cyclic)
+    deep: Any = 1
+    for _ in range(10_000):
+        deep = [deep]
+    with pytest.raises(patron.ValidationError):
+        patron.parse_events(deep)
+
+
+def test_inputs_are_never_modified() -> None:
+    contact = {"id": "c", "email": "A@B.CO"}
+    change = {"channel": "email", "purpose": "marketing", "action": "request", "at": "2024-01-01T00:00:00Z"}
+    out = patron.apply_consent(contact, change)
+    assert contact == {"id": "c", "email": "A@B.CO"}
+    assert out["consent"]["email"]["marketing"]["status"] == "pending"
+
+
+def test_bulk_parsing_runs_in_threads() -> None:
+    import json
+
+    text = json.dumps([{**ORDER, "at": "2024-05-01T10:00:00Z", "id": f"e{i}"} for i in range(20_000)])
+    results: list[int] = []
+
+    def work() -> None:
+        results.append(len(patron.parse_events_json(text)))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [20_000] * 4
+
+
+def test_version_matches_the_package() -> None:
+    assert patron.__version__ == "0.1.0"

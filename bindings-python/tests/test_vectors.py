@@ -1,0 +1,87 @@
+"""Runs every shared test vector through the Python API, as objects and as JSON text."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Callable
+
+import pytest
+
+import patron
+from conftest import expand, flatten_datetime_objects, json_form, load_cases
+
+
+def _apply_consent_json(text: str) -> Any:
+    doc = json.loads(text)
+    return patron.apply_consent(doc["contact"], doc["change"])
+
+
+OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
+    "parse_contact": patron.parse_contact,
+    "parse_contacts": patron.parse_contacts,
+    "parse_product": patron.parse_product,
+    "parse_catalog": patron.parse_catalog,
+    "parse_event": patron.parse_event,
+    "parse_events": patron.parse_events,
+    "parse_consent_change": patron.parse_consent_change,
+    "apply_consent": lambda v: patron.apply_consent(v["contact"], v["change"]),
+}
+
+TEXT_OPS: dict[str, Callable[[str], Any]] = {
+    "parse_contact": patron.parse_contact_json,
+    "parse_contacts": patron.parse_contacts_json,
+    "parse_product": patron.parse_product_json,
+    "parse_catalog": patron.parse_catalog_json,
+    "parse_event": patron.parse_event_json,
+    "parse_events": patron.parse_events_json,
+    "parse_consent_change": patron.parse_consent_change_json,
+    # The JSON text form of apply_consent: the shared test reads both parts from one document.
+    "apply_consent": _apply_consent_json,
+}
+
+
+def _has_nonfinite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_nonfinite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nonfinite(v) for v in value)
+    return False
+
+
+def _runs(case: dict[str, Any]) -> list[tuple[str, Callable[[], Any]]]:
+    op = case["op"]
+    if "text" in case:
+        return [("text", lambda: TEXT_OPS[op](case["text"]))]
+    value = expand(case["input"])
+    runs: list[tuple[str, Callable[[], Any]]] = []
+    for form in case.get("forms", ["object", "text"]):
+        if form == "object":
+            runs.append(("object", lambda: OBJECT_OPS[op](value)))
+        elif not _has_nonfinite(value):
+            runs.append(("text", lambda: TEXT_OPS[op](json.dumps(value))))
+    return runs
+
+
+@pytest.mark.parametrize("name,case", load_cases(), ids=[n for n, _ in load_cases()])
+def test_vector(name: str, case: dict[str, Any]) -> None:
+    for form, run in _runs(case):
+        if "output" in case:
+            got = json_form(run())
+            assert got == flatten_datetime_objects(case["output"]), f"[{form}]"
+            continue
+        want = case["error"]
+        with pytest.raises(patron.PatronError) as info:
+            run()
+        err = info.value
+        assert err.code == want["code"], f"[{form}] {err}"
+        if "path" in want:
+            assert err.path == want["path"], f"[{form}] {err}"
+        if form == "text":
+            for key in ("line", "column"):
+                if key in want:
+                    assert getattr(err, key) == want[key], f"[{form}] {err}"
+        if "message_contains" in want:
+            assert want["message_contains"] in str(err), f"[{form}] {err}"
