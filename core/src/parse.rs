@@ -138,14 +138,14 @@ derived_model! {
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {
     // serde would also read a struct from an array of its fields in order; the
     // contract is objects only.
-    if let Some(first) = text.trim_start().chars().next() {
-        if first != '{' {
-            let value: Value = serde_json::from_str(text).map_err(json_error)?;
-            return Err(Error::invalid(
-                "",
-                format!("expected an object, got {}", kind_of(&value)),
-            ));
-        }
+    if let Some(first) = text.trim_start().chars().next()
+        && first != '{'
+    {
+        let value: Value = serde_json::from_str(text).map_err(json_error)?;
+        return Err(Error::invalid(
+            "",
+            format!("expected an object, got {}", kind_of(&value)),
+        ));
     }
     let mut de = serde_json::Deserializer::from_str(text);
     let mut value: T = serde_path_to_error::deserialize(&mut de).map_err(from_path_error)?;
@@ -479,28 +479,28 @@ fn validation_error(path: String, e: &serde_json::Error) -> Error {
         ("unknown field `", "unknown field"),
         ("duplicate field `", "duplicate field"),
     ] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            if let Some((name, tail)) = rest.split_once('`') {
-                let already = path == name || path.ends_with(&format!(".{name}"));
-                let full = if already {
-                    path.clone()
-                } else {
-                    crate::error::join_path(&path, name)
-                };
-                let reason = if what == "unknown field" {
-                    let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
-                    match nearest(name, expected.iter().copied()) {
-                        Some(n) => format!("unknown field (did you mean `{n}`?)"),
-                        None if expected.is_empty() => {
-                            "unknown field; none are allowed here".to_string()
-                        }
-                        None => format!("unknown field; expected one of {}", quote_list(&expected)),
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((name, tail)) = rest.split_once('`')
+        {
+            let already = path == name || path.ends_with(&format!(".{name}"));
+            let full = if already {
+                path.clone()
+            } else {
+                crate::error::join_path(&path, name)
+            };
+            let reason = if what == "unknown field" {
+                let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+                match nearest(name, expected.iter().copied()) {
+                    Some(n) => format!("unknown field (did you mean `{n}`?)"),
+                    None if expected.is_empty() => {
+                        "unknown field; none are allowed here".to_string()
                     }
-                } else {
-                    what.to_string()
-                };
-                return Error::invalid(full, reason);
-            }
+                    None => format!("unknown field; expected one of {}", quote_list(&expected)),
+                }
+            } else {
+                what.to_string()
+            };
+            return Error::invalid(full, reason);
         }
     }
     Error::invalid(path, message)

@@ -135,10 +135,10 @@ fn check(case: &Value, form: &str, got: Result<Value, Error>) -> Result<(), Stri
                     want["code"]
                 ));
             }
-            if let Some(path) = want.get("path") {
-                if Some(path.as_str().unwrap()) != e.path() {
-                    return Err(format!("path {:?} instead of {path}: {e}", e.path()));
-                }
+            if let Some(path) = want.get("path")
+                && Some(path.as_str().unwrap()) != e.path()
+            {
+                return Err(format!("path {:?} instead of {path}: {e}", e.path()));
             }
             if form == "text" {
                 let location = e.location();
@@ -146,17 +146,17 @@ fn check(case: &Value, form: &str, got: Result<Value, Error>) -> Result<(), Stri
                     ("line", location.map(|l| l.line)),
                     ("column", location.map(|l| l.column)),
                 ] {
-                    if let Some(n) = want.get(key) {
-                        if got != n.as_u64().map(|n| n as usize) {
-                            return Err(format!("{key} {got:?} instead of {n}: {e}"));
-                        }
+                    if let Some(n) = want.get(key)
+                        && got != n.as_u64().map(|n| n as usize)
+                    {
+                        return Err(format!("{key} {got:?} instead of {n}: {e}"));
                     }
                 }
             }
-            if let Some(part) = want.get("message_contains") {
-                if !e.to_string().contains(part.as_str().unwrap()) {
-                    return Err(format!("message lacks {part}: {e}"));
-                }
+            if let Some(part) = want.get("message_contains")
+                && !e.to_string().contains(part.as_str().unwrap())
+            {
+                return Err(format!("message lacks {part}: {e}"));
             }
             Ok(())
         }

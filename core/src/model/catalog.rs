@@ -157,13 +157,13 @@ impl Catalog {
             }
         }
         for (i, c) in self.categories.iter().enumerate() {
-            if let Some(p) = &c.parent_id {
-                if !parents.contains_key(p) {
-                    return Err(Error::invalid(
-                        format!("categories[{i}].parent_id"),
-                        format!("unknown category `{p}`"),
-                    ));
-                }
+            if let Some(p) = &c.parent_id
+                && !parents.contains_key(p)
+            {
+                return Err(Error::invalid(
+                    format!("categories[{i}].parent_id"),
+                    format!("unknown category `{p}`"),
+                ));
             }
             // Walk up; more steps than categories means a cycle.
             let mut at = c.parent_id.as_ref();

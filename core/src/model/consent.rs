@@ -233,14 +233,14 @@ pub struct ConsentChange {
 fn transition(current: &ConsentRecord, change: &ConsentChange) -> Result<ConsentRecord, String> {
     use ConsentAction::*;
     use ConsentStatus as S;
-    if let Some(last) = current.last_changed() {
-        if change.at < last {
-            return Err(format!(
-                "cannot {} at {}: the entry last changed at {last}, and consent history never runs backwards",
-                change.action.as_str(),
-                change.at
-            ));
-        }
+    if let Some(last) = current.last_changed()
+        && change.at < last
+    {
+        return Err(format!(
+            "cannot {} at {}: the entry last changed at {last}, and consent history never runs backwards",
+            change.action.as_str(),
+            change.at
+        ));
     }
     let refuse = |why: &str| {
         Err(format!(

@@ -292,8 +292,8 @@ pub struct StockChanged {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProductAdded {
-    /// The product.
-    pub product: Product,
+    /// The product (boxed: a product is much larger than any other event).
+    pub product: Box<Product>,
 }
 
 /// Declares the event kinds once: the enum, the `type` names, and the dispatch

@@ -314,10 +314,10 @@ impl Currency {
                 b[1].to_ascii_uppercase(),
                 b[2].to_ascii_uppercase(),
             ];
-            if let Ok(s) = std::str::from_utf8(&up) {
-                if crate::model::currency::is_iso4217(s) {
-                    return Ok(Currency(up));
-                }
+            if let Ok(s) = std::str::from_utf8(&up)
+                && crate::model::currency::is_iso4217(s)
+            {
+                return Ok(Currency(up));
             }
         }
         Err(invalid(format!(
