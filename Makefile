@@ -60,7 +60,8 @@ docs-check: ## Check that docs and README quote the tested example files exactly
 bench: ## Criterion benches of the core
 	cargo bench -p patron
 
-bench-python: python ## Python-side benches (patron against the usual Python tools)
+bench-python: python ## Python-side benches against the usual Python tools (installs pinned baselines)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r benches/python/requirements.txt
 	$(VPY) benches/python/parse_events.py
 
 clean: ## Remove build outputs and the virtualenv
