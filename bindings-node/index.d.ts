@@ -206,6 +206,10 @@ export function parseEventJson (text: JsonText): Event
 /** Validates a list of events; an error path starts with the index. */
 export function parseEvents (data: Data[]): Event[]
 export function parseEventsJson (text: JsonText): Event[]
+/** Checks one event without building the normalized form (the fast path for raw event streams). */
+export function validateEvent (data: Data): void
+/** Checks a list of events without building the normalized form. */
+export function validateEvents (data: Data[]): void
 export function parseConsentChange (data: Data): ConsentChange
 export function parseConsentChangeJson (text: JsonText): ConsentChange
 /** Applies a consent change to a contact; throws ConsentTransitionError when not allowed. */

@@ -95,15 +95,15 @@ function textOf (text) {
   throw new ValidationError('expected JSON text as a string or Buffer', { code: 'validation', path: '' })
 }
 
-function call (fn, ...args) {
-  let out
+function invoke (fn, ...args) {
   try {
-    out = fn(...args)
+    return fn(...args)
   } catch (err) {
     throw decodeError(err)
   }
-  return JSON.parse(out)
 }
+
+const call = (fn, ...args) => JSON.parse(invoke(fn, ...args))
 
 const fromObject = (fn, what) => (data) => call(fn, encode(data, what))
 const fromText = (fn) => (text) => call(fn, textOf(text))
@@ -122,6 +122,8 @@ module.exports = {
   parseEventJson: fromText(native.parseEventJson),
   parseEvents: fromObject(native.parseEventsJson, 'events'),
   parseEventsJson: fromText(native.parseEventsJson),
+  validateEvent: (data) => { invoke(native.validateEventJson, encode(data, 'event')) },
+  validateEvents: (data) => { invoke(native.validateEventsJson, encode(data, 'events')) },
   parseConsentChange: fromObject(native.parseConsentChangeJson, 'change'),
   parseConsentChangeJson: fromText(native.parseConsentChangeJson),
   applyConsent: (contact, change) =>

@@ -56,6 +56,18 @@ pub fn parse_events_json(text: String) -> napi::Result<String> {
     many::<Event>(&text)
 }
 
+/// Checks a JSON array of events without writing the normalized form back.
+#[napi]
+pub fn validate_events_json(text: String) -> napi::Result<()> {
+    parse::list_from_json::<Event>(&text).map(drop).js_err()
+}
+
+/// Checks one event without writing the normalized form back.
+#[napi]
+pub fn validate_event_json(text: String) -> napi::Result<()> {
+    Event::from_json(&text).map(drop).js_err()
+}
+
 /// Validates a consent change.
 #[napi]
 pub fn parse_consent_change_json(text: String) -> napi::Result<String> {

@@ -44,6 +44,11 @@ const objectOps = {
   apply_consent: (v) => patron.applyConsent(v.contact, v.change)
 }
 
+const validateOps = {
+  parse_event: patron.validateEvent,
+  parse_events: patron.validateEvents
+}
+
 const textOps = {
   parse_contact: patron.parseContactJson,
   parse_contacts: patron.parseContactsJson,
@@ -63,7 +68,11 @@ function runs (c) {
   const value = expand(c.input)
   const out = []
   for (const form of c.forms || ['object', 'text']) {
-    if (form === 'object') out.push(['object', () => objectOps[c.op](value)])
+    if (form === 'object') {
+      out.push(['object', () => objectOps[c.op](value)])
+      // validate* must accept and refuse exactly what parse* does.
+      if (c.op in validateOps) out.push(['validate', () => validateOps[c.op](value)])
+    }
     else if (!hasNonFinite(value)) out.push(['text', () => textOps[c.op](JSON.stringify(value))])
   }
   return out
@@ -75,6 +84,10 @@ for (const file of fs.readdirSync(VECTORS).filter((f) => f.endsWith('.json')).so
   for (const c of doc.cases) {
     test(`${file} / ${c.name}`, () => {
       for (const [form, run] of runs(c)) {
+        if ('output' in c && form === 'validate') {
+          assert.equal(run(), undefined)
+          continue
+        }
         if ('output' in c) {
           assert.deepStrictEqual(run(), c.output, `[${form}]`)
           continue

@@ -15,6 +15,8 @@ use pyo3::types::{PyBool, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyList, Py
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 use serde_json::{Map, Number, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 
 /// Deepest nesting accepted from Python, as for JSON text.
@@ -156,7 +158,8 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
     )))
 }
 
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
+/// The Python type name of `obj`, for messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()
         .map(|n| n.to_string())
@@ -168,9 +171,41 @@ pub fn to_py<'py, T: Serialize + ?Sized>(
     py: Python<'py>,
     value: &T,
 ) -> PyResult<Bound<'py, PyAny>> {
-    value
-        .serialize(ToPy { py })
-        .map_err(|e| PyValueError::new_err(e.0))
+    PyBuilder::new(py).build(value)
+}
+
+/// Builds Python objects, reusing one Python string per field name: struct
+/// field names are `&'static str`, so their address identifies them.
+pub struct PyBuilder<'py> {
+    py: Python<'py>,
+    keys: RefCell<HashMap<usize, Bound<'py, PyString>>>,
+}
+
+impl<'py> PyBuilder<'py> {
+    /// A builder with an empty name cache.
+    pub fn new(py: Python<'py>) -> Self {
+        PyBuilder {
+            py,
+            keys: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Builds the Python form of `value`.
+    pub fn build<T: Serialize + ?Sized>(&self, value: &T) -> PyResult<Bound<'py, PyAny>> {
+        value
+            .serialize(ToPy {
+                py: self.py,
+                builder: self,
+            })
+            .map_err(|e| PyValueError::new_err(e.0))
+    }
+
+    fn field_name(&self, name: &'static str) -> Bound<'py, PyString> {
+        let mut keys = self.keys.borrow_mut();
+        keys.entry(name.as_ptr() as usize)
+            .or_insert_with(|| PyString::intern(self.py, name))
+            .clone()
+    }
 }
 
 /// A failure while building Python objects (only a failing Python API call).
@@ -198,27 +233,28 @@ impl From<PyErr> for BuildError {
 }
 
 #[derive(Clone, Copy)]
-struct ToPy<'py> {
+struct ToPy<'a, 'py> {
     py: Python<'py>,
+    builder: &'a PyBuilder<'py>,
 }
 
 type Out<'py> = Result<Bound<'py, PyAny>, BuildError>;
 
-impl<'py> ToPy<'py> {
+impl<'py> ToPy<'_, 'py> {
     fn obj<T: IntoPyObject<'py>>(self, v: T) -> Out<'py> {
         v.into_bound_py_any(self.py).map_err(BuildError::from)
     }
 }
 
-impl<'py> ser::Serializer for ToPy<'py> {
+impl<'a, 'py> ser::Serializer for ToPy<'a, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = BuildError;
-    type SerializeSeq = ListBuilder<'py>;
-    type SerializeTuple = ListBuilder<'py>;
-    type SerializeTupleStruct = ListBuilder<'py>;
+    type SerializeSeq = ListBuilder<'a, 'py>;
+    type SerializeTuple = ListBuilder<'a, 'py>;
+    type SerializeTupleStruct = ListBuilder<'a, 'py>;
     type SerializeTupleVariant = Impossible<Self::Ok, BuildError>;
-    type SerializeMap = DictBuilder<'py>;
-    type SerializeStruct = DictBuilder<'py>;
+    type SerializeMap = DictBuilder<'a, 'py>;
+    type SerializeStruct = DictBuilder<'a, 'py>;
     type SerializeStructVariant = Impossible<Self::Ok, BuildError>;
 
     fn serialize_bool(self, v: bool) -> Out<'py> {
@@ -320,20 +356,20 @@ impl<'py> ser::Serializer for ToPy<'py> {
         dict.set_item(variant, value.serialize(self)?)?;
         Ok(dict.into_any())
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<ListBuilder<'py>, BuildError> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<ListBuilder<'a, 'py>, BuildError> {
         Ok(ListBuilder {
             to: self,
             items: Vec::with_capacity(len.unwrap_or(0)),
         })
     }
-    fn serialize_tuple(self, len: usize) -> Result<ListBuilder<'py>, BuildError> {
+    fn serialize_tuple(self, len: usize) -> Result<ListBuilder<'a, 'py>, BuildError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         len: usize,
-    ) -> Result<ListBuilder<'py>, BuildError> {
+    ) -> Result<ListBuilder<'a, 'py>, BuildError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -347,7 +383,7 @@ impl<'py> ser::Serializer for ToPy<'py> {
             "{name}: tuple variants have no Python form"
         )))
     }
-    fn serialize_map(self, _len: Option<usize>) -> Result<DictBuilder<'py>, BuildError> {
+    fn serialize_map(self, _len: Option<usize>) -> Result<DictBuilder<'a, 'py>, BuildError> {
         Ok(DictBuilder {
             to: self,
             dict: PyDict::new(self.py),
@@ -358,7 +394,7 @@ impl<'py> ser::Serializer for ToPy<'py> {
         self,
         _name: &'static str,
         len: usize,
-    ) -> Result<DictBuilder<'py>, BuildError> {
+    ) -> Result<DictBuilder<'a, 'py>, BuildError> {
         self.serialize_map(Some(len))
     }
     fn serialize_struct_variant(
@@ -374,12 +410,12 @@ impl<'py> ser::Serializer for ToPy<'py> {
     }
 }
 
-struct ListBuilder<'py> {
-    to: ToPy<'py>,
+struct ListBuilder<'a, 'py> {
+    to: ToPy<'a, 'py>,
     items: Vec<Bound<'py, PyAny>>,
 }
 
-impl<'py> ListBuilder<'py> {
+impl<'py> ListBuilder<'_, 'py> {
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), BuildError> {
         self.items.push(value.serialize(self.to)?);
         Ok(())
@@ -389,7 +425,7 @@ impl<'py> ListBuilder<'py> {
     }
 }
 
-impl<'py> ser::SerializeSeq for ListBuilder<'py> {
+impl<'py> ser::SerializeSeq for ListBuilder<'_, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = BuildError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), BuildError> {
@@ -400,7 +436,7 @@ impl<'py> ser::SerializeSeq for ListBuilder<'py> {
     }
 }
 
-impl<'py> ser::SerializeTuple for ListBuilder<'py> {
+impl<'py> ser::SerializeTuple for ListBuilder<'_, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = BuildError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), BuildError> {
@@ -411,7 +447,7 @@ impl<'py> ser::SerializeTuple for ListBuilder<'py> {
     }
 }
 
-impl<'py> ser::SerializeTupleStruct for ListBuilder<'py> {
+impl<'py> ser::SerializeTupleStruct for ListBuilder<'_, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = BuildError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), BuildError> {
@@ -422,13 +458,13 @@ impl<'py> ser::SerializeTupleStruct for ListBuilder<'py> {
     }
 }
 
-struct DictBuilder<'py> {
-    to: ToPy<'py>,
+struct DictBuilder<'a, 'py> {
+    to: ToPy<'a, 'py>,
     dict: Bound<'py, PyDict>,
     key: Option<Bound<'py, PyAny>>,
 }
 
-impl<'py> ser::SerializeMap for DictBuilder<'py> {
+impl<'py> ser::SerializeMap for DictBuilder<'_, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = BuildError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), BuildError> {
@@ -448,7 +484,7 @@ impl<'py> ser::SerializeMap for DictBuilder<'py> {
     }
 }
 
-impl<'py> ser::SerializeStruct for DictBuilder<'py> {
+impl<'py> ser::SerializeStruct for DictBuilder<'_, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = BuildError;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -456,6 +492,7 @@ impl<'py> ser::SerializeStruct for DictBuilder<'py> {
         key: &'static str,
         value: &T,
     ) -> Result<(), BuildError> {
+        let key = self.to.builder.field_name(key);
         self.dict.set_item(key, value.serialize(self.to)?)?;
         Ok(())
     }

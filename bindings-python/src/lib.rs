@@ -23,6 +23,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model::parse_event_json, m)?)?;
     m.add_function(wrap_pyfunction!(model::parse_events, m)?)?;
     m.add_function(wrap_pyfunction!(model::parse_events_json, m)?)?;
+    m.add_function(wrap_pyfunction!(model::validate_event, m)?)?;
+    m.add_function(wrap_pyfunction!(model::validate_events, m)?)?;
     m.add_function(wrap_pyfunction!(model::parse_consent_change, m)?)?;
     m.add_function(wrap_pyfunction!(model::parse_consent_change_json, m)?)?;
     m.add_function(wrap_pyfunction!(model::apply_consent, m)?)?;

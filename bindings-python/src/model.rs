@@ -8,8 +8,9 @@ use patron::model::{Catalog, ConsentChange, Contact, Event, Product};
 use patron::parse::{self, Model};
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::types::{PyList, PyTuple};
 
-use crate::convert::{to_py, to_value};
+use crate::convert::{PyBuilder, to_py, to_value, type_name};
 use crate::error::{IntoPyResult, to_pyerr};
 
 /// JSON text as `str` or UTF-8 `bytes`.
@@ -52,22 +53,38 @@ fn one_json<'py, T: Model + Send>(py: Python<'py>, text: JsonText) -> PyResult<B
     to_py(py, &parsed)
 }
 
+/// One item at a time: convert, validate, build. The work is mostly building
+/// Python objects, which needs the GIL, and no list of intermediate values
+/// outlives its item.
 fn many<'py, T: Model + Send>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let value = value_of(py, data)?;
-    let parsed = py
-        .detach(|| parse::list_from_value::<T>(value))
-        .py_err(py)?;
-    to_py(py, &parsed)
+    if !(data.is_instance_of::<PyList>() || data.is_instance_of::<PyTuple>()) {
+        let message = format!("expected a list, got {}", type_name(data));
+        return Err(to_pyerr(py, patron::Error::invalid("", message)));
+    }
+    let builder = PyBuilder::new(py);
+    let out = PyList::empty(py);
+    for (i, item) in data.try_iter()?.enumerate() {
+        let at = |e: patron::Error| to_pyerr(py, e.within(&format!("[{i}]")));
+        let value = to_value(&item?).map_err(|e| at(e.into_core()))?;
+        let parsed = T::from_value(value).map_err(at)?;
+        out.append(builder.build(&parsed)?)?;
+    }
+    Ok(out.into_any())
 }
 
 fn many_json<'py, T: Model + Send>(py: Python<'py>, text: JsonText) -> PyResult<Bound<'py, PyAny>> {
     let parsed = py
         .detach(|| text.as_str().and_then(parse::list_from_json::<T>))
         .py_err(py)?;
-    to_py(py, &parsed)
+    let builder = PyBuilder::new(py);
+    let out = PyList::empty(py);
+    for item in &parsed {
+        out.append(builder.build(item)?)?;
+    }
+    Ok(out.into_any())
 }
 
 /// Validates a contact dict and returns its normalized form.
@@ -152,6 +169,30 @@ pub fn parse_events<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<
 #[pyfunction]
 pub fn parse_events_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, PyAny>> {
     many_json::<Event>(py, text)
+}
+
+/// Checks a list of event dicts without building the normalized form: the fast
+/// path for high-volume streams that store the raw events. Raises like
+/// `parse_events`.
+#[pyfunction]
+pub fn validate_events(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    if !(data.is_instance_of::<PyList>() || data.is_instance_of::<PyTuple>()) {
+        let message = format!("expected a list, got {}", type_name(data));
+        return Err(to_pyerr(py, patron::Error::invalid("", message)));
+    }
+    for (i, item) in data.try_iter()?.enumerate() {
+        let at = |e: patron::Error| to_pyerr(py, e.within(&format!("[{i}]")));
+        let value = to_value(&item?).map_err(|e| at(e.into_core()))?;
+        Event::from_value(value).map_err(at)?;
+    }
+    Ok(())
+}
+
+/// Checks one event dict without building the normalized form.
+#[pyfunction]
+pub fn validate_event(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    Event::from_value(value_of(py, data)?).py_err(py)?;
+    Ok(())
 }
 
 /// Validates a consent change dict.

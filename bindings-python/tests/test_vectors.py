@@ -41,6 +41,13 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
 }
 
 
+# validate_* must accept and refuse exactly what parse_* does.
+VALIDATE_OPS: dict[str, Callable[[Any], Any]] = {
+    "parse_event": patron.validate_event,
+    "parse_events": patron.validate_events,
+}
+
+
 def _has_nonfinite(value: Any) -> bool:
     if isinstance(value, float):
         return not math.isfinite(value)
@@ -60,6 +67,8 @@ def _runs(case: dict[str, Any]) -> list[tuple[str, Callable[[], Any]]]:
     for form in case.get("forms", ["object", "text"]):
         if form == "object":
             runs.append(("object", lambda: OBJECT_OPS[op](value)))
+            if op in VALIDATE_OPS:
+                runs.append(("validate", lambda: VALIDATE_OPS[op](value)))
         elif not _has_nonfinite(value):
             runs.append(("text", lambda: TEXT_OPS[op](json.dumps(value))))
     return runs
@@ -68,6 +77,9 @@ def _runs(case: dict[str, Any]) -> list[tuple[str, Callable[[], Any]]]:
 @pytest.mark.parametrize("name,case", load_cases(), ids=[n for n, _ in load_cases()])
 def test_vector(name: str, case: dict[str, Any]) -> None:
     for form, run in _runs(case):
+        if "output" in case and form == "validate":
+            assert run() is None
+            continue
         if "output" in case:
             got = json_form(run())
             assert got == flatten_datetime_objects(case["output"]), f"[{form}]"

@@ -28,6 +28,8 @@ from patron._native import (
     parse_events_json,
     parse_product,
     parse_product_json,
+    validate_event,
+    validate_events,
 )
 from patron.errors import ConsentTransitionError, JsonError, PatronError, ValidationError
 
@@ -48,6 +50,8 @@ __all__ = [
     "parse_events_json",
     "parse_product",
     "parse_product_json",
+    "validate_event",
+    "validate_events",
     "PatronError",
     "ValidationError",
     "JsonError",
