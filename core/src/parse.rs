@@ -38,6 +38,16 @@ pub trait Model: Sized + Serialize {
     fn from_json(text: &str) -> Result<Self>;
     /// Parses and validates a JSON value (what the bindings build from native objects).
     fn from_value(value: Value) -> Result<Self>;
+
+    /// Parses and validates a JSON array; an error's path starts with the index.
+    fn list_from_json(text: &str) -> Result<Vec<Self>> {
+        let items: Vec<&RawValue> = read_json(text, ListVisitor)?;
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| Self::from_json(raw.get()).map_err(|e| at_index(e, i)))
+            .collect()
+    }
 }
 
 /// Parses and validates one value from JSON text.
@@ -52,12 +62,7 @@ pub fn from_value<T: Model>(value: Value) -> Result<T> {
 
 /// Parses and validates a JSON array of values; an error's path starts with the index.
 pub fn list_from_json<T: Model>(text: &str) -> Result<Vec<T>> {
-    let items: Vec<&RawValue> = read_json(text, ListVisitor)?;
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, raw)| T::from_json(raw.get()).map_err(|e| at_index(e, i)))
-        .collect()
+    T::list_from_json(text)
 }
 
 /// Parses and validates a JSON array value; an error's path starts with the index.
@@ -168,8 +173,31 @@ fn derived_from_value<T: DeserializeOwned + Normalize>(value: Value) -> Result<T
 
 impl Model for Event {
     fn from_json(text: &str) -> Result<Self> {
+        // Most events arrive with `type` first (as patron writes them): read
+        // those in one pass. Anything else, errors included, takes the general
+        // path, which also finds the error's path.
+        if let Some(event) = event_in_one_pass(text) {
+            return Ok(event);
+        }
         let fields: Vec<(Cow<'_, str>, &RawValue)> = read_json(text, FieldsVisitor(PhantomData))?;
         event_from_fields(fields)
+    }
+
+    fn list_from_json(text: &str) -> Result<Vec<Self>> {
+        // One pass over the whole array when every event has `type` first;
+        // otherwise item by item, which also finds the first error's path.
+        let mut de = serde_json::Deserializer::from_str(text);
+        if let Ok(events) = de.deserialize_seq(OnePassListVisitor)
+            && de.end().is_ok()
+        {
+            return Ok(events);
+        }
+        let items: Vec<&RawValue> = read_json(text, ListVisitor)?;
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| Event::from_json(raw.get()).map_err(|e| at_index(e, i)))
+            .collect()
     }
 
     fn from_value(value: Value) -> Result<Self> {
@@ -260,6 +288,130 @@ impl<'de> Deserialize<'de> for Key<'de> {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// Reads an event whose first field is `type`, in one pass; `None` when the
+/// text is anything else or has any error.
+fn event_in_one_pass(text: &str) -> Option<Event> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut event = de.deserialize_map(OnePassVisitor).ok()?;
+    de.end().ok()?;
+    event.normalize().ok()?;
+    Some(event)
+}
+
+struct OnePassVisitor;
+
+/// Deserializes one event in one pass (see [`OnePassVisitor`]), normalized.
+struct OnePassSeed;
+
+impl<'de> de::DeserializeSeed<'de> for OnePassSeed {
+    type Value = Event;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Event, D::Error> {
+        let mut event = d.deserialize_map(OnePassVisitor)?;
+        event.normalize().map_err(|_| de::Error::custom(""))?;
+        Ok(event)
+    }
+}
+
+struct OnePassListVisitor;
+
+impl<'de> Visitor<'de> for OnePassListVisitor {
+    type Value = Vec<Event>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of events")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Event>, A::Error> {
+        let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(64));
+        while let Some(event) = seq.next_element_seed(OnePassSeed)? {
+            events.push(event);
+        }
+        Ok(events)
+    }
+}
+
+#[derive(Default)]
+struct CommonFields {
+    id: Option<Id>,
+    contact_id: Option<Option<Id>>,
+    visitor_id: Option<Option<Id>>,
+    at: Option<Timestamp>,
+}
+
+impl<'de> Visitor<'de> for OnePassVisitor {
+    type Value = Event;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event object with `type` first")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+        let give_up = || de::Error::custom("");
+        match map.next_key::<Key<'de>>()? {
+            Some(Key(k)) if k == "type" => {}
+            _ => return Err(give_up()),
+        }
+        let Key(type_name) = map.next_value::<Key<'de>>()?;
+        let mut common = CommonFields::default();
+        let payload = de::value::MapAccessDeserializer::new(CommonFieldsFilter {
+            map: &mut map,
+            common: &mut common,
+        });
+        let kind = EventKind::deserialize_payload(&type_name, payload).ok_or_else(give_up)??;
+        Ok(Event {
+            id: common.id.ok_or_else(give_up)?,
+            contact_id: common.contact_id.flatten(),
+            visitor_id: common.visitor_id.flatten(),
+            at: common.at.ok_or_else(give_up)?,
+            kind,
+        })
+    }
+}
+
+/// Hands the payload's fields to the payload, and keeps the common ones.
+struct CommonFieldsFilter<'a, A> {
+    map: &'a mut A,
+    common: &'a mut CommonFields,
+}
+
+fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T) -> Result<(), E> {
+    if slot.replace(value).is_some() {
+        return Err(E::custom("duplicate field"));
+    }
+    Ok(())
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for CommonFieldsFilter<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        loop {
+            let Some(Key(key)) = self.map.next_key::<Key<'de>>()? else {
+                return Ok(None);
+            };
+            match &*key {
+                "id" => set_once(&mut self.common.id, self.map.next_value()?)?,
+                "contact_id" => set_once(&mut self.common.contact_id, self.map.next_value()?)?,
+                "visitor_id" => set_once(&mut self.common.visitor_id, self.map.next_value()?)?,
+                "at" => set_once(&mut self.common.at, self.map.next_value()?)?,
+                "type" => return Err(de::Error::custom("duplicate field")),
+                _ => return seed.deserialize(key.into_deserializer()).map(Some),
+            }
+        }
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
     }
 }
 
@@ -620,5 +772,30 @@ mod deep_tests {
         assert!(from_json::<Contact>(&text).is_err());
         let list = format!("[{}1{}]", "[".repeat(depth), "]".repeat(depth));
         assert!(list_from_json::<Event>(&list).is_err());
+    }
+}
+
+#[cfg(test)]
+mod one_pass_tests {
+    use super::*;
+
+    #[test]
+    fn normalized_arrays_take_the_one_pass_path() {
+        let values = crate::sample::events(200, 20, 3);
+        let texts: Vec<String> = values
+            .iter()
+            .map(|v| to_json(&from_value::<Event>(v.clone()).unwrap()))
+            .collect();
+        for t in &texts {
+            assert!(event_in_one_pass(t).is_some(), "{t}");
+        }
+        let array = format!("[{}]", texts.join(","));
+        let mut de = serde_json::Deserializer::from_str(&array);
+        let events = de.deserialize_seq(OnePassListVisitor).unwrap();
+        assert_eq!(events.len(), 200);
+        assert_eq!(
+            events,
+            list_from_value::<Event>(Value::Array(values)).unwrap()
+        );
     }
 }

@@ -5,10 +5,12 @@
 //! `Contact` that exists is a `Contact` that is valid. Constructors return the
 //! reason as an [`Error`](crate::Error) with an empty path; parsers add the path.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use compact_str::CompactString;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -50,14 +52,23 @@ fn check_text(s: &str, what: &str, max: usize) -> Result<()> {
             s.len()
         )));
     }
-    if s.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
+    if has_control(s) {
         return Err(invalid(format!(
             "expected {what} without control characters"
         )));
     }
     Ok(())
+}
+
+/// Whether `s` holds a control character other than a line break or tab
+/// (C0, DEL, or C1, which UTF-8 writes as 0xC2 0x80..=0x9F).
+fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        (c < 0x20 && !matches!(c, b'\n' | b'\t' | b'\r'))
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 /// Defines a string newtype whose constructor validates (and may normalize) the text.
@@ -66,13 +77,14 @@ macro_rules! string_type {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(CompactString);
 
         impl $name {
             /// Checks `value` and returns it in normal form.
-            pub fn new(value: impl Into<String>) -> Result<Self> {
-                let check: fn(String) -> Result<String> = $check;
-                check(value.into()).map($name)
+            pub fn new(value: impl AsRef<str>) -> Result<Self> {
+                let check: for<'a> fn(&'a str) -> Result<Cow<'a, str>> = $check;
+                // Short values (most ids) live inline, without a heap allocation.
+                check(value.as_ref()).map(|text| $name(CompactString::from(text)))
             }
 
             /// The value as text.
@@ -111,11 +123,8 @@ macro_rules! string_type {
                     fn visit_str<E: de::Error>(self, v: &str) -> Result<$name, E> {
                         $name::new(v).map_err(|e| E::custom(e.reason()))
                     }
-                    fn visit_string<E: de::Error>(self, v: String) -> Result<$name, E> {
-                        $name::new(v).map_err(|e| E::custom(e.reason()))
-                    }
                 }
-                deserializer.deserialize_string(V)
+                deserializer.deserialize_str(V)
             }
         }
     };
@@ -127,11 +136,11 @@ string_type!(
     Id,
     "a non-empty id",
     |s| {
-        if s.trim().is_empty() {
+        if s.chars().all(char::is_whitespace) {
             return Err(invalid("expected a non-empty id"));
         }
-        check_text(&s, "an id", MAX_ID_LEN)?;
-        Ok(s)
+        check_text(s, "an id", MAX_ID_LEN)?;
+        Ok(s.into())
     }
 );
 
@@ -141,8 +150,8 @@ string_type!(
     Text,
     "text",
     |s| {
-        check_text(&s, "text", MAX_TEXT_LEN)?;
-        Ok(s)
+        check_text(s, "text", MAX_TEXT_LEN)?;
+        Ok(s.into())
     }
 );
 
@@ -151,8 +160,8 @@ string_type!(
     Url,
     "an absolute http(s) URL",
     |s| {
-        check_text(&s, "a URL", MAX_URL_LEN)?;
-        let lower = s.get(..8).unwrap_or(&s).to_ascii_lowercase();
+        check_text(s, "a URL", MAX_URL_LEN)?;
+        let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
         let rest = if lower.starts_with("https://") {
             &s[8..]
         } else if lower.starts_with("http://") {
@@ -160,16 +169,16 @@ string_type!(
         } else {
             return Err(invalid(format!(
                 "expected an absolute http(s) URL, got `{}`",
-                excerpt(&s)
+                excerpt(s)
             )));
         };
         if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
             return Err(invalid(format!(
                 "expected an absolute http(s) URL with a host, got `{}`",
-                excerpt(&s)
+                excerpt(s)
             )));
         }
-        Ok(s)
+        Ok(s.into())
     }
 );
 
@@ -195,7 +204,7 @@ string_type!(
         if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
             return Err(bad());
         }
-        Ok(s)
+        Ok(s.into())
     }
 );
 
@@ -212,12 +221,12 @@ string_type!(
         } else if let Some(d) = compact.strip_prefix("00") {
             d
         } else {
-            return Err(bad(&s));
+            return Err(bad(s));
         };
         if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
-            return Err(bad(&s));
+            return Err(bad(s));
         }
-        Ok(format!("+{digits}"))
+        Ok(format!("+{digits}").into())
     }
 );
 
@@ -232,9 +241,9 @@ string_type!(
             && s.as_bytes()[0].is_ascii_lowercase()
             && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if ok {
-            Ok(s)
+            Ok(s.into())
         } else {
-            Err(invalid(format!("expected a channel name such as email, sms or push, got `{}`", excerpt(&s))))
+            Err(invalid(format!("expected a channel name such as email, sms or push, got `{}`", excerpt(s))))
         }
     }
 );
@@ -249,11 +258,11 @@ string_type!(
             && s.len() <= 128
             && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
         if ok {
-            Ok(s)
+            Ok(s.into())
         } else {
             Err(invalid(format!(
                 "expected a name of letters, digits, `_`, `-`, `.` or `:` (at most 128 bytes), got `{}`",
-                excerpt(&s)
+                excerpt(s)
             )))
         }
     }
@@ -266,9 +275,9 @@ string_type!(
     |s| {
         let up = s.trim().to_ascii_uppercase();
         if up.len() == 2 && up.bytes().all(|b| b.is_ascii_uppercase()) {
-            Ok(up)
+            Ok(up.into())
         } else {
-            Err(invalid(format!("expected a two-letter ISO 3166 country code such as DE, got `{}`", excerpt(&s))))
+            Err(invalid(format!("expected a two-letter ISO 3166 country code such as DE, got `{}`", excerpt(s))))
         }
     }
 );
@@ -278,7 +287,7 @@ string_type!(
     Locale,
     "a language tag",
     |s| {
-        let bad = || invalid(format!("expected a language tag such as en or en-US, got `{}`", excerpt(&s)));
+        let bad = || invalid(format!("expected a language tag such as en or en-US, got `{}`", excerpt(s)));
         let mut parts = s.trim().split(['-', '_']);
         let lang = parts.next().filter(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic())).ok_or_else(bad)?;
         let mut out = lang.to_ascii_lowercase();
@@ -296,7 +305,7 @@ string_type!(
                 _ => out.push_str(&part.to_ascii_lowercase()),
             }
         }
-        Ok(out)
+        Ok(out.into())
     }
 );
 
@@ -726,5 +735,20 @@ mod tests {
         assert_eq!(Locale::new("en_us").unwrap().as_str(), "en-US");
         assert_eq!(Locale::new("zh-hant-tw").unwrap().as_str(), "zh-Hant-TW");
         assert!(Locale::new("english").is_err());
+    }
+}
+
+#[cfg(test)]
+mod control_tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_found_in_every_range() {
+        assert!(!has_control("Anna\tSmith\nline"));
+        assert!(!has_control("Zoë – ünïcode ✓"));
+        assert!(has_control("a\u{1}b"));
+        assert!(has_control("a\u{7f}b"));
+        assert!(has_control("a\u{85}b"));
+        assert!(!has_control("a\u{a0}b"));
     }
 }
