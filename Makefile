@@ -10,7 +10,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 NODE_DIR := bindings-node
 
-.PHONY: help demo test rust-checks rust-test python node examples docs-check bench bench-python clean
+.PHONY: help demo test rust-checks rust-test python node examples docs-check bench bench-python bench-node clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench: ## Criterion benches of the core
 bench-python: python ## Python-side benches against the usual Python tools (installs pinned baselines)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r benches/python/requirements.txt
 	$(VPY) benches/python/parse_events.py
+
+bench-node: node ## Node-side bench (the overhead of the Node boundary)
+	NODE_PATH=target/node_path node benches/node/parse_events.js
 
 clean: ## Remove build outputs and the virtualenv
 	cargo clean

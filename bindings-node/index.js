@@ -43,16 +43,29 @@ function decodeError (err) {
   return err
 }
 
-let sawNonFinite = false
+// What `encode` must take care of, found in one walk: plain JSON.stringify is
+// fast, a replacer function is not, so the replacer runs only when needed.
+const NEEDS_REPLACER = 1 // a Date (becomes {"datetime": iso}) or a BigInt
+const NON_FINITE = 2 // NaN or Infinity, which JSON would write as null
+
+function inspect (value, depth = 0) {
+  if (typeof value === 'number') return Number.isFinite(value) ? 0 : NON_FINITE
+  if (typeof value === 'bigint' || value instanceof Date) return NEEDS_REPLACER
+  if (value === null || typeof value !== 'object' || depth > 128) return 0
+  let flags = 0
+  if (Array.isArray(value)) {
+    for (const v of value) flags |= inspect(v, depth + 1)
+  } else {
+    for (const k in value) flags |= inspect(value[k], depth + 1)
+  }
+  return flags
+}
 
 function replacer (key, value) {
   const raw = this[key]
   if (raw instanceof Date) {
     return { datetime: Number.isNaN(raw.getTime()) ? 'Invalid Date' : raw.toISOString() }
   }
-  // JSON.stringify would write NaN and Infinity as null, which reads as
-  // "absent" for an optional field: note it, and report it after the walk.
-  if (typeof value === 'number' && !Number.isFinite(value)) sawNonFinite = true
   if (typeof value === 'bigint') return Number(value)
   return value
 }
@@ -75,18 +88,16 @@ function encode (value, what, prefix = '') {
   if (typeof value === 'string') {
     throw new ValidationError(`${what}: expected an object; pass JSON text to the *Json functions`, { code: 'validation', path: '' })
   }
-  let text
-  sawNonFinite = false
-  try {
-    text = JSON.stringify(value, replacer)
-  } catch (err) {
-    throw new ValidationError(`${what}: cannot be written as JSON: ${err.message}`, { code: 'validation', path: '' })
-  }
-  if (sawNonFinite) {
+  const flags = inspect(value)
+  if (flags & NON_FINITE) {
     const path = nonFinitePath(value, prefix)
     throw new ValidationError(`${path}: expected a finite number`, { code: 'validation', path })
   }
-  return text
+  try {
+    return flags & NEEDS_REPLACER ? JSON.stringify(value, replacer) : JSON.stringify(value)
+  } catch (err) {
+    throw new ValidationError(`${what}: cannot be written as JSON: ${err.message}`, { code: 'validation', path: '' })
+  }
 }
 
 function textOf (text) {
