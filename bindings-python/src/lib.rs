@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod convert;
+mod depythonize;
 mod error;
 mod model;
 

@@ -11,6 +11,7 @@ use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyList, PyTuple};
 
 use crate::convert::{PyBuilder, to_py, to_value, type_name};
+use crate::depythonize::PyDe;
 use crate::error::{IntoPyResult, to_pyerr};
 
 /// JSON text as `str` or UTF-8 `bytes`.
@@ -35,15 +36,33 @@ impl JsonText {
     }
 }
 
+/// Reads an event dict: in one pass when `type` comes first and all is well,
+/// else through a JSON value, which names the path of any error.
+pub fn event_of(data: &Bound<'_, PyAny>) -> patron::Result<Event> {
+    if let Some(event) = parse::event_type_first(PyDe::new(data)) {
+        return Ok(event);
+    }
+    let value = to_value(data).map_err(|e| e.into_core())?;
+    Event::from_value(value)
+}
+
 /// Reads a Python object into the core's JSON value, or raises ValidationError.
 pub fn value_of(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
     to_value(data).map_err(|e| to_pyerr(py, e.into_core()))
 }
 
-fn one<'py, T: Model>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let value = value_of(py, data)?;
-    let parsed = T::from_value(value).py_err(py)?;
-    to_py(py, &parsed)
+/// Reads any model type from a Python object, through a JSON value.
+fn read<T: Model>(data: &Bound<'_, PyAny>) -> patron::Result<T> {
+    T::from_value(to_value(data).map_err(|e| e.into_core())?)
+}
+
+/// A Python object in, a validated value's normalized form out.
+fn one<'py, T: Model>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    read: fn(&Bound<'_, PyAny>) -> patron::Result<T>,
+) -> PyResult<Bound<'py, PyAny>> {
+    to_py(py, &read(data).py_err(py)?)
 }
 
 fn one_json<'py, T: Model + Send>(py: Python<'py>, text: JsonText) -> PyResult<Bound<'py, PyAny>> {
@@ -56,9 +75,10 @@ fn one_json<'py, T: Model + Send>(py: Python<'py>, text: JsonText) -> PyResult<B
 /// One item at a time: convert, validate, build. The work is mostly building
 /// Python objects, which needs the GIL, and no list of intermediate values
 /// outlives its item.
-fn many<'py, T: Model + Send>(
+fn many<'py, T: Model>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
+    read: fn(&Bound<'_, PyAny>) -> patron::Result<T>,
 ) -> PyResult<Bound<'py, PyAny>> {
     if !(data.is_instance_of::<PyList>() || data.is_instance_of::<PyTuple>()) {
         let message = format!("expected a list, got {}", type_name(data));
@@ -67,9 +87,7 @@ fn many<'py, T: Model + Send>(
     let builder = PyBuilder::new(py);
     let out = PyList::empty(py);
     for (i, item) in data.try_iter()?.enumerate() {
-        let at = |e: patron::Error| to_pyerr(py, e.within(&format!("[{i}]")));
-        let value = to_value(&item?).map_err(|e| at(e.into_core()))?;
-        let parsed = T::from_value(value).map_err(at)?;
+        let parsed = read(&item?).map_err(|e| to_pyerr(py, e.within(&format!("[{i}]"))))?;
         out.append(builder.build(&parsed)?)?;
     }
     Ok(out.into_any())
@@ -93,7 +111,7 @@ pub fn parse_contact<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    one::<Contact>(py, data)
+    one(py, data, read::<Contact>)
 }
 
 /// Validates a contact given as JSON text (str or bytes).
@@ -108,7 +126,7 @@ pub fn parse_contacts<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    many::<Contact>(py, data)
+    many(py, data, read::<Contact>)
 }
 
 /// Validates a JSON array of contacts.
@@ -123,7 +141,7 @@ pub fn parse_product<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    one::<Product>(py, data)
+    one(py, data, read::<Product>)
 }
 
 /// Validates a product given as JSON text.
@@ -138,7 +156,7 @@ pub fn parse_catalog<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    one::<Catalog>(py, data)
+    one(py, data, read::<Catalog>)
 }
 
 /// Validates a catalog given as JSON text.
@@ -150,7 +168,7 @@ pub fn parse_catalog_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, 
 /// Validates an event dict (tagged by `type`).
 #[pyfunction]
 pub fn parse_event<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    one::<Event>(py, data)
+    one(py, data, event_of)
 }
 
 /// Validates an event given as JSON text.
@@ -162,7 +180,7 @@ pub fn parse_event_json(py: Python<'_>, text: JsonText) -> PyResult<Bound<'_, Py
 /// Validates a list of event dicts; an error path starts with the index.
 #[pyfunction]
 pub fn parse_events<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    many::<Event>(py, data)
+    many(py, data, event_of)
 }
 
 /// Validates a JSON array of events.
@@ -181,9 +199,7 @@ pub fn validate_events(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> 
         return Err(to_pyerr(py, patron::Error::invalid("", message)));
     }
     for (i, item) in data.try_iter()?.enumerate() {
-        let at = |e: patron::Error| to_pyerr(py, e.within(&format!("[{i}]")));
-        let value = to_value(&item?).map_err(|e| at(e.into_core()))?;
-        Event::from_value(value).map_err(at)?;
+        event_of(&item?).map_err(|e| to_pyerr(py, e.within(&format!("[{i}]"))))?;
     }
     Ok(())
 }
@@ -191,7 +207,7 @@ pub fn validate_events(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> 
 /// Checks one event dict without building the normalized form.
 #[pyfunction]
 pub fn validate_event(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-    Event::from_value(value_of(py, data)?).py_err(py)?;
+    event_of(data).py_err(py)?;
     Ok(())
 }
 
@@ -201,7 +217,7 @@ pub fn parse_consent_change<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    one::<ConsentChange>(py, data)
+    one(py, data, read::<ConsentChange>)
 }
 
 /// Validates a consent change given as JSON text.

@@ -120,3 +120,17 @@ def test_bulk_parsing_runs_in_threads() -> None:
 
 def test_version_matches_the_package() -> None:
     assert patron.__version__ == "0.1.0"
+
+
+def test_fast_and_general_paths_agree() -> None:
+    # `type` first takes the one-pass path; `type` last the general one.
+    first = {**ORDER, "coupon": "SPRING"}
+    last = {k: v for k, v in reversed(list(first.items()))}
+    assert list(last)[-1] == "type"
+    assert patron.parse_event(first) == patron.parse_event(last)
+    patron.validate_events([first, last])
+    bad = {**first, "lines": [{"product_id": "p1", "quantity": 0, "unit_price": 1}]}
+    for data in (bad, {k: v for k, v in reversed(list(bad.items()))}):
+        with pytest.raises(patron.ValidationError) as info:
+            patron.validate_event(data)
+        assert info.value.path == "lines[0].quantity"

@@ -295,8 +295,17 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// text is anything else or has any error.
 fn event_in_one_pass(text: &str) -> Option<Event> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let mut event = de.deserialize_map(OnePassVisitor).ok()?;
+    let event = event_type_first(&mut de)?;
     de.end().ok()?;
+    Some(event)
+}
+
+/// The fast path for an event from any serde source (the Python binding reads
+/// dicts with it): the event if its first field is `type` and it is valid,
+/// else `None`, and the caller reads it again with [`Model::from_value`] to get
+/// the error with its path.
+pub fn event_type_first<'de, D: Deserializer<'de>>(d: D) -> Option<Event> {
+    let mut event = d.deserialize_map(OnePassVisitor).ok()?;
     event.normalize().ok()?;
     Some(event)
 }
