@@ -215,6 +215,46 @@ export function parseConsentChangeJson (text: JsonText): ConsentChange
 /** Applies a consent change to a contact; throws ConsentTransitionError when not allowed. */
 export function applyConsent (contact: Data, change: Data): Contact
 
+/** What RFM needs to know about one contact. */
+export interface CustomerSummary {
+  contact_id: string
+  last_order_at?: Timestamp
+  orders: number
+  purchase_days?: number
+  revenue: number
+  currency?: string
+}
+/** A named RFM segment: the score ranges it covers, `[min, max]`. */
+export interface SegmentRule { name: string, r?: [number, number], f?: [number, number], m?: [number, number] }
+export interface RfmConfig {
+  bins?: number
+  ties?: 'same_bin' | 'by_id'
+  frequency?: 'orders' | 'purchase_days'
+  monetary?: 'total' | 'mean'
+  thresholds?: { recency_days: number[], frequency: number[], monetary: number[] } | null
+  segments?: SegmentRule[] | null
+}
+export interface RfmScore {
+  contact_id: string
+  recency_days: number
+  frequency: number
+  monetary: number
+  r: number
+  f: number
+  m: number
+  cell: string
+  segment?: string
+}
+export interface FourGroupConfig { min_orders?: number, min_revenue?: number, window_days?: number }
+export interface FourGroupResult { contact_id: string, group: 'best' | 'losing' | 'subscribers' | 'others' }
+
+/** RFM scores of every customer who has bought, in input order. */
+export function rfmScores (customers: Data[], asOf: TimestampInput, config?: RfmConfig): RfmScore[]
+/** The four-group scheme (best, losing, subscribers, others), in input order. */
+export function rfmFourGroups (customers: Data[], asOf: TimestampInput, config?: FourGroupConfig): FourGroupResult[]
+/** The default named-segment table, rules in order of precedence. */
+export function rfmDefaultSegments (): SegmentRule[]
+
 export interface ErrorInfo {
   code?: string
   path?: string | null

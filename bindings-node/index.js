@@ -100,6 +100,16 @@ function encode (value, what, prefix = '') {
   }
 }
 
+// A timestamp argument: a Date or ISO text, sent as a JSON string.
+function encodeTime (value, name) {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new ValidationError(`${name}: invalid Date`, { code: 'validation', path: name })
+    return JSON.stringify(value.toISOString())
+  }
+  if (typeof value === 'string') return JSON.stringify(value)
+  throw new ValidationError(`${name}: expected a Date or ISO 8601 text`, { code: 'validation', path: name })
+}
+
 function textOf (text) {
   if (typeof text === 'string') return text
   if (Buffer.isBuffer(text) || text instanceof Uint8Array) return Buffer.from(text).toString('utf8')
@@ -139,6 +149,11 @@ module.exports = {
   parseConsentChangeJson: fromText(native.parseConsentChangeJson),
   applyConsent: (contact, change) =>
     call(native.applyConsentJson, encode(contact, 'contact', 'contact'), encode(change, 'change', 'change')),
+  rfmScores: (customers, asOf, config) =>
+    call(native.rfmScoresJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
+  rfmFourGroups: (customers, asOf, config) =>
+    call(native.rfmFourGroupsJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
+  rfmDefaultSegments: () => JSON.parse(native.rfmDefaultSegmentsJson()),
   PatronError,
   ValidationError,
   JsonError,

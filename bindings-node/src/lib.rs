@@ -7,6 +7,7 @@
 
 mod error;
 mod model;
+mod rfm;
 
 /// The version of the native addon, to check it matches the JavaScript wrapper.
 #[napi_derive::napi]

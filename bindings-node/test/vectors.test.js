@@ -41,7 +41,9 @@ const objectOps = {
   parse_event: patron.parseEvent,
   parse_events: patron.parseEvents,
   parse_consent_change: patron.parseConsentChange,
-  apply_consent: (v) => patron.applyConsent(v.contact, v.change)
+  apply_consent: (v) => patron.applyConsent(v.contact, v.change),
+  rfm_scores: (v) => patron.rfmScores(v.customers, v.as_of, v.config),
+  rfm_four_groups: (v) => patron.rfmFourGroups(v.customers, v.as_of, v.config)
 }
 
 const validateOps = {
@@ -57,10 +59,10 @@ const textOps = {
   parse_event: patron.parseEventJson,
   parse_events: patron.parseEventsJson,
   parse_consent_change: patron.parseConsentChangeJson,
-  apply_consent: (text) => {
-    const doc = JSON.parse(text)
-    return patron.applyConsent(doc.contact, doc.change)
-  }
+  // Ops with several arguments have no single-text form: read the document, pass the parts.
+  apply_consent: (text) => objectOps.apply_consent(JSON.parse(text)),
+  rfm_scores: (text) => objectOps.rfm_scores(JSON.parse(text)),
+  rfm_four_groups: (text) => objectOps.rfm_four_groups(JSON.parse(text))
 }
 
 function runs (c) {

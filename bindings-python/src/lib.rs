@@ -7,6 +7,7 @@ mod convert;
 mod depythonize;
 mod error;
 mod model;
+mod rfm;
 
 /// The native module behind the `patron` package.
 #[pymodule]
@@ -29,5 +30,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model::parse_consent_change, m)?)?;
     m.add_function(wrap_pyfunction!(model::parse_consent_change_json, m)?)?;
     m.add_function(wrap_pyfunction!(model::apply_consent, m)?)?;
+    m.add_function(wrap_pyfunction!(rfm::rfm_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(rfm::rfm_four_groups, m)?)?;
+    m.add_function(wrap_pyfunction!(rfm::rfm_default_segments, m)?)?;
     Ok(())
 }

@@ -26,6 +26,8 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "parse_events": patron.parse_events,
     "parse_consent_change": patron.parse_consent_change,
     "apply_consent": lambda v: patron.apply_consent(v["contact"], v["change"]),
+    "rfm_scores": lambda v: patron.rfm_scores(v["customers"], v["as_of"], v.get("config")),
+    "rfm_four_groups": lambda v: patron.rfm_four_groups(v["customers"], v["as_of"], v.get("config")),
 }
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
@@ -36,8 +38,11 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
     "parse_event": patron.parse_event_json,
     "parse_events": patron.parse_events_json,
     "parse_consent_change": patron.parse_consent_change_json,
-    # The JSON text form of apply_consent: the shared test reads both parts from one document.
+    # Ops with several arguments have no single-text form: the suite reads the
+    # document and passes the parts.
     "apply_consent": _apply_consent_json,
+    "rfm_scores": lambda t: OBJECT_OPS["rfm_scores"](json.loads(t)),
+    "rfm_four_groups": lambda t: OBJECT_OPS["rfm_four_groups"](json.loads(t)),
 }
 
 

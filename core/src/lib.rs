@@ -36,6 +36,7 @@
 pub mod error;
 pub mod model;
 pub mod parse;
+pub mod rfm;
 pub mod sample;
 mod suggest;
 

@@ -30,6 +30,7 @@ use crate::error::{Error, Location, Result};
 use crate::model::{
     Catalog, Category, ConsentChange, Contact, Event, EventKind, Id, Product, Timestamp,
 };
+use crate::rfm::{CustomerSummary, FourGroupConfig, RfmConfig};
 use crate::suggest::nearest;
 
 /// A type with a validated JSON form.
@@ -138,6 +139,9 @@ derived_model! {
     Category => |_| Ok(());
     Catalog => Catalog::normalize;
     ConsentChange => |_| Ok(());
+    CustomerSummary => CustomerSummary::normalize;
+    RfmConfig => |_| Ok(());
+    FourGroupConfig => |_| Ok(());
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {

@@ -1,7 +1,9 @@
 //! Runs the shared test vectors (`tests/vectors/v1/*.json`), which the Python
 //! and Node suites run too. See `tests/vectors/README.md` for the format.
 
+use patron::model::Timestamp;
 use patron::parse::{self, Model};
+use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
 use patron::{Catalog, ConsentChange, Contact, Error, Event, Product};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -94,8 +96,43 @@ fn apply_consent(input: Input) -> Result<Value, Error> {
     ok(Ok(contact))
 }
 
+/// The RFM ops take `{"customers", "as_of", "config"}`; errors name the argument.
+fn rfm_op(op: &str, input: Input) -> Result<Value, Error> {
+    let v = match input {
+        Input::Object(v) => v,
+        Input::Text(t) => serde_json::from_str(&t).unwrap(),
+    };
+    let customers: Vec<CustomerSummary> =
+        parse::list_from_json(&v["customers"].to_string()).map_err(|e| e.within("customers"))?;
+    let as_of: Timestamp = serde_json::from_value(v["as_of"].clone())
+        .map_err(|e| Error::invalid("as_of", e.to_string()))?;
+    let config = v
+        .get("config")
+        .filter(|c| !c.is_null())
+        .cloned()
+        .unwrap_or(json!({}));
+    if op == "rfm_scores" {
+        let config = RfmConfig::from_value(config).map_err(|e| e.within("config"))?;
+        config.check().map_err(|e| e.within("config"))?;
+        ok(rfm::score(&customers, as_of, &config).map_err(|e| e.within("customers")))
+    } else {
+        let config = FourGroupConfig::from_value(config).map_err(|e| e.within("config"))?;
+        config.check().map_err(|e| e.within("config"))?;
+        let groups =
+            rfm::four_groups(&customers, as_of, &config).map_err(|e| e.within("customers"))?;
+        Ok(Value::Array(
+            customers
+                .iter()
+                .zip(groups)
+                .map(|(c, g)| json!({"contact_id": c.contact_id, "group": g}))
+                .collect(),
+        ))
+    }
+}
+
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
+        "rfm_scores" | "rfm_four_groups" => rfm_op(op, input),
         "parse_contact" => one::<Contact>(input),
         "parse_contacts" => many::<Contact>(input),
         "parse_product" => one::<Product>(input),
@@ -210,7 +247,7 @@ fn every_vector_passes() {
             }
         }
     }
-    assert!(runs >= 80, "only {runs} vector runs");
+    assert!(runs >= 150, "only {runs} vector runs");
     assert!(
         failures.is_empty(),
         "{} of {runs} vector runs failed:\n{}",

@@ -2,7 +2,18 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
-from patron.types import Catalog, ConsentChange, Contact, Event, Product
+from datetime import datetime
+
+from patron.types import (
+    Catalog,
+    ConsentChange,
+    Contact,
+    Event,
+    FourGroupResult,
+    Product,
+    RfmScore,
+    SegmentRule,
+)
 
 __version__: str
 __all__ = [
@@ -24,6 +35,9 @@ __all__ = [
     "parse_product_json",
     "validate_event",
     "validate_events",
+    "rfm_scores",
+    "rfm_four_groups",
+    "rfm_default_segments",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -46,3 +60,10 @@ def validate_events(data: Sequence[_Data]) -> None: ...
 def parse_consent_change(data: _Data) -> ConsentChange: ...
 def parse_consent_change_json(text: _JsonText) -> ConsentChange: ...
 def apply_consent(contact: _Data, change: _Data) -> Contact: ...
+def rfm_scores(
+    customers: Sequence[_Data], as_of: datetime | str, config: _Data | None = None
+) -> list[RfmScore]: ...
+def rfm_four_groups(
+    customers: Sequence[_Data], as_of: datetime | str, config: _Data | None = None
+) -> list[FourGroupResult]: ...
+def rfm_default_segments() -> list[SegmentRule]: ...

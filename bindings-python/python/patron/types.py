@@ -269,3 +269,61 @@ Event = Union[
     ProductAdded,
 ]
 """Any event; ``type`` tells which."""
+
+
+class CustomerSummary(TypedDict):
+    """What RFM needs to know about one contact."""
+
+    contact_id: str
+    last_order_at: NotRequired[datetime]
+    orders: int
+    purchase_days: NotRequired[int]
+    revenue: float
+    currency: NotRequired[str]
+
+
+class SegmentRule(TypedDict):
+    """A named RFM segment: the score ranges it covers, ``[min, max]``."""
+
+    name: str
+    r: NotRequired[list[int]]
+    f: NotRequired[list[int]]
+    m: NotRequired[list[int]]
+
+
+class RfmThresholds(TypedDict):
+    recency_days: list[float]
+    frequency: list[float]
+    monetary: list[float]
+
+
+class RfmConfig(TypedDict, total=False):
+    bins: int
+    ties: Literal["same_bin", "by_id"]
+    frequency: Literal["orders", "purchase_days"]
+    monetary: Literal["total", "mean"]
+    thresholds: RfmThresholds | None
+    segments: list[SegmentRule] | None
+
+
+class RfmScore(TypedDict):
+    contact_id: str
+    recency_days: int
+    frequency: float
+    monetary: float
+    r: int
+    f: int
+    m: int
+    cell: str
+    segment: NotRequired[str]
+
+
+class FourGroupConfig(TypedDict, total=False):
+    min_orders: int
+    min_revenue: float
+    window_days: int
+
+
+class FourGroupResult(TypedDict):
+    contact_id: str
+    group: Literal["best", "losing", "subscribers", "others"]
