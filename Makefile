@@ -51,8 +51,11 @@ node: $(NODE_DIR)/node_modules ## Build the Node addon, run node --test, type-ch
 examples: ## Run the examples in all three languages (they are the docs' snippets)
 	cargo run --quiet --release -p patron --example demo > /dev/null
 	cargo run --quiet --release -p patron --example quickstart
+	cargo run --quiet --release -p patron --example rfm
 	$(VPY) examples/python/quickstart.py
+	$(VPY) examples/python/rfm.py
 	NODE_PATH=target/node_path node examples/node/quickstart.js
+	NODE_PATH=target/node_path node examples/node/rfm.js
 
 docs-check: ## Check that docs and README quote the tested example files exactly
 	$(PYTHON) scripts/snippets.py --check

@@ -18,6 +18,77 @@ fn load(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// RFM and the four groups of the sample shop, as of its last event. The
+/// summaries come from the events here; the profile module will produce them.
+fn print_rfm(contacts: &[Contact], events: &[Event]) -> Result<(), patron::Error> {
+    use patron::model::{Money, Timestamp};
+    use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
+    use std::collections::{BTreeSet, HashSet};
+
+    let dropped: HashSet<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::OrderStatusChanged(s)
+                if matches!(s.status, OrderStatus::Cancelled | OrderStatus::Returned) =>
+            {
+                Some(s.order_id.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut summaries = Vec::new();
+    for c in contacts {
+        let (mut orders, mut revenue, mut last, mut days) =
+            (0u64, 0.0, None::<Timestamp>, BTreeSet::new());
+        for e in events
+            .iter()
+            .filter(|e| e.contact_id.as_ref() == Some(&c.id))
+        {
+            if let EventKind::OrderPlaced(o) = &e.kind
+                && !dropped.contains(o.order_id.as_str())
+            {
+                orders += 1;
+                revenue += o.total.get();
+                last = last.max(Some(e.at));
+                days.insert(e.at.get().date_naive());
+            }
+        }
+        summaries.push(CustomerSummary {
+            contact_id: c.id.clone(),
+            last_order_at: last,
+            orders,
+            purchase_days: Some(days.len() as u64),
+            revenue: Money::new(revenue)?,
+            currency: None,
+        });
+    }
+    let as_of = events
+        .last()
+        .map(|e| e.at)
+        .unwrap_or(Timestamp::parse("2025-01-01T00:00:00Z")?);
+    let scores = rfm::score(&summaries, as_of, &RfmConfig::default())?;
+    let mut by_segment: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &scores {
+        *by_segment
+            .entry(s.segment.as_deref().unwrap_or("-"))
+            .or_default() += 1;
+    }
+    println!(
+        "\nRFM as of {as_of} ({} buyers, 5 quantile scores, ties kept together):",
+        scores.len()
+    );
+    for (segment, n) in &by_segment {
+        println!("  {segment:<20} {n:>4}");
+    }
+    let groups = rfm::four_groups(&summaries, as_of, &FourGroupConfig::default())?;
+    let mut by_group: BTreeMap<String, usize> = BTreeMap::new();
+    for g in groups {
+        *by_group.entry(format!("{g:?}").to_lowercase()).or_default() += 1;
+    }
+    println!("Four groups (3+ orders, 365 days): {by_group:?}");
+    Ok(())
+}
+
 fn main() -> Result<(), patron::Error> {
     let contacts: Vec<Contact> = parse::list_from_json(&load("contacts.json"))?;
     let catalog: Catalog = parse::from_json(&load("catalog.json"))?;
@@ -98,6 +169,8 @@ fn main() -> Result<(), patron::Error> {
     if let (Some(first), Some(last)) = (events.first(), events.last()) {
         println!("  history: {} .. {}", first.at, last.at);
     }
+
+    print_rfm(&contacts, &events)?;
 
     println!("\nBad input gets a typed error that names the field:");
     let bad = r#"{"type": "order_placed", "id": "e-x", "contact_id": "c1", "at": "2024-05-01T10:00:00+02:00",

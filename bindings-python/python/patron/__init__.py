@@ -34,6 +34,7 @@ from patron._native import (
     validate_event,
     validate_events,
 )
+from patron import types
 from patron.errors import ConsentTransitionError, JsonError, PatronError, ValidationError
 
 __all__ = [
