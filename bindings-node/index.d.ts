@@ -255,6 +255,18 @@ export function rfmFourGroups (customers: Data[], asOf: TimestampInput, config?:
 /** The default named-segment table, rules in order of precedence. */
 export function rfmDefaultSegments (): SegmentRule[]
 
+/** A named region of the lifecycle grid: purchases and days covered, `[min, max]`; a null max is open-ended. */
+export interface RegionRule { name: string, purchases: [number, number | null], days: [number, number | null] }
+export interface LifecycleConfig { purchases?: number[], days?: number[], regions?: RegionRule[] }
+export interface LifecycleCell { purchases: string, days: string, region: string }
+export interface Placement extends LifecycleCell { contact_id: string }
+export interface LifecycleMove { contact_id: string, from: LifecycleCell | null, to: LifecycleCell | null }
+
+/** The lifecycle cell (purchases x days since the last purchase) and region of every buyer. */
+export function lifecyclePlace (customers: Data[], asOf: TimestampInput, config?: LifecycleConfig): Placement[]
+/** Contacts whose lifecycle cell changed between two dates. */
+export function lifecycleMoves (before: Data[], beforeAt: TimestampInput, after: Data[], afterAt: TimestampInput, config?: LifecycleConfig): LifecycleMove[]
+
 export interface ErrorInfo {
   code?: string
   path?: string | null

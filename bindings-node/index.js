@@ -154,6 +154,11 @@ module.exports = {
   rfmFourGroups: (customers, asOf, config) =>
     call(native.rfmFourGroupsJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
   rfmDefaultSegments: () => JSON.parse(native.rfmDefaultSegmentsJson()),
+  lifecyclePlace: (customers, asOf, config) =>
+    call(native.lifecyclePlaceJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
+  lifecycleMoves: (before, beforeAt, after, afterAt, config) =>
+    call(native.lifecycleMovesJson, encode(before, 'before', 'before'), encodeTime(beforeAt, 'before_at'),
+      encode(after, 'after', 'after'), encodeTime(afterAt, 'after_at'), encode(config || {}, 'config', 'config')),
   PatronError,
   ValidationError,
   JsonError,

@@ -86,6 +86,20 @@ fn print_rfm(contacts: &[Contact], events: &[Event]) -> Result<(), patron::Error
         *by_group.entry(format!("{g:?}").to_lowercase()).or_default() += 1;
     }
     println!("Four groups (3+ orders, 365 days): {by_group:?}");
+
+    use patron::lifecycle::{self, LifecycleConfig};
+    let grid = LifecycleConfig::default();
+    let mut by_region: BTreeMap<String, usize> = BTreeMap::new();
+    for p in lifecycle::place(&summaries, as_of, &grid)? {
+        *by_region.entry(p.region).or_default() += 1;
+    }
+    println!("Lifecycle regions: {by_region:?}");
+    let month_later = Timestamp::from(as_of.get() + chrono::Duration::days(30));
+    let moves = lifecycle::moves(&summaries, as_of, &summaries, month_later, &grid)?;
+    println!(
+        "  with no new orders, {} buyers change cell within 30 days",
+        moves.len()
+    );
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! RFM in Rust. Regions between START and END markers are quoted in docs/rfm.md.
+//! RFM and the lifecycle grid in Rust. Regions between START and END markers are quoted in docs/rfm.md.
 
 fn main() -> Result<(), patron::Error> {
     // START rfm
@@ -24,5 +24,23 @@ fn main() -> Result<(), patron::Error> {
     assert_eq!(groups[0], FourGroup::Best);
     assert_eq!(groups[5], FourGroup::Subscribers);
     // END rfm
+
+    // START lifecycle
+    use patron::lifecycle::{self, LifecycleConfig};
+
+    let grid = LifecycleConfig::default();
+    let places = lifecycle::place(&customers, as_of, &grid)?;
+    assert_eq!(
+        (places[0].purchases.as_str(), places[0].days.as_str()),
+        ("5+", "0-30")
+    );
+    assert_eq!(places[0].region, "best");
+
+    // Thirty days on, with no new orders: who moved to another cell?
+    let later = Timestamp::parse("2024-07-31T00:00:00Z")?;
+    let moves = lifecycle::moves(&customers, as_of, &customers, later, &grid)?;
+    assert_eq!(moves[0].contact_id.as_str(), "a");
+    assert_eq!(moves[0].to.as_ref().map(|c| c.days.as_str()), Some("31-60"));
+    // END lifecycle
     Ok(())
 }

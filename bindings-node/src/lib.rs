@@ -5,7 +5,9 @@
 // test build (clippy --all-targets) sees them as unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod args;
 mod error;
+mod lifecycle;
 mod model;
 mod rfm;
 

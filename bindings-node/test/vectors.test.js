@@ -43,7 +43,9 @@ const objectOps = {
   parse_consent_change: patron.parseConsentChange,
   apply_consent: (v) => patron.applyConsent(v.contact, v.change),
   rfm_scores: (v) => patron.rfmScores(v.customers, v.as_of, v.config),
-  rfm_four_groups: (v) => patron.rfmFourGroups(v.customers, v.as_of, v.config)
+  rfm_four_groups: (v) => patron.rfmFourGroups(v.customers, v.as_of, v.config),
+  lifecycle_place: (v) => patron.lifecyclePlace(v.customers, v.as_of, v.config),
+  lifecycle_moves: (v) => patron.lifecycleMoves(v.before, v.before_at, v.after, v.after_at, v.config)
 }
 
 const validateOps = {
@@ -62,7 +64,9 @@ const textOps = {
   // Ops with several arguments have no single-text form: read the document, pass the parts.
   apply_consent: (text) => objectOps.apply_consent(JSON.parse(text)),
   rfm_scores: (text) => objectOps.rfm_scores(JSON.parse(text)),
-  rfm_four_groups: (text) => objectOps.rfm_four_groups(JSON.parse(text))
+  rfm_four_groups: (text) => objectOps.rfm_four_groups(JSON.parse(text)),
+  lifecycle_place: (text) => objectOps.lifecycle_place(JSON.parse(text)),
+  lifecycle_moves: (text) => objectOps.lifecycle_moves(JSON.parse(text))
 }
 
 function runs (c) {

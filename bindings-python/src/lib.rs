@@ -3,9 +3,11 @@
 
 use pyo3::prelude::*;
 
+mod args;
 mod convert;
 mod depythonize;
 mod error;
+mod lifecycle;
 mod model;
 mod rfm;
 
@@ -33,5 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rfm::rfm_scores, m)?)?;
     m.add_function(wrap_pyfunction!(rfm::rfm_four_groups, m)?)?;
     m.add_function(wrap_pyfunction!(rfm::rfm_default_segments, m)?)?;
+    m.add_function(wrap_pyfunction!(lifecycle::lifecycle_place, m)?)?;
+    m.add_function(wrap_pyfunction!(lifecycle::lifecycle_moves, m)?)?;
     Ok(())
 }

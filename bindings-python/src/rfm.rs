@@ -1,35 +1,12 @@
 //! RFM scores, named segments and the four-group scheme from Python.
 
-use patron::model::Timestamp;
-use patron::parse::{self, Model};
-use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig, SegmentTable};
+use patron::rfm::{self, FourGroupConfig, RfmConfig, SegmentTable};
 use pyo3::prelude::*;
 use serde::Serialize;
 
-use crate::convert::{to_py, to_value};
+use crate::args;
+use crate::convert::to_py;
 use crate::error::IntoPyResult;
-
-/// Reads one argument; its errors' paths start with the argument's name.
-fn argument<T: Model>(data: &Bound<'_, PyAny>, name: &str) -> patron::Result<T> {
-    let value = to_value(data).map_err(|e| e.into_core().within(name))?;
-    T::from_value(value).map_err(|e| e.within(name))
-}
-
-fn customers_of(data: &Bound<'_, PyAny>) -> patron::Result<Vec<CustomerSummary>> {
-    let value = to_value(data).map_err(|e| e.into_core().within("customers"))?;
-    parse::list_from_value(value).map_err(|e| e.within("customers"))
-}
-
-/// `as_of` as an aware datetime or RFC 3339 text.
-pub fn timestamp_of(data: &Bound<'_, PyAny>, name: &str) -> patron::Result<Timestamp> {
-    let value = to_value(data).map_err(|e| e.into_core().within(name))?;
-    serde_json::from_value(value).map_err(|e| patron::Error::invalid(name, e.to_string()))
-}
-
-fn config_of<T: Model + Default>(data: Option<&Bound<'_, PyAny>>) -> patron::Result<T> {
-    data.filter(|d| !d.is_none())
-        .map_or_else(|| Ok(T::default()), |d| argument(d, "config"))
-}
 
 /// RFM scores of every customer who has bought, in input order.
 ///
@@ -44,9 +21,9 @@ pub fn rfm_scores<'py>(
     as_of: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let customers = customers_of(customers).py_err(py)?;
-    let as_of = timestamp_of(as_of, "as_of").py_err(py)?;
-    let config: RfmConfig = config_of(config).py_err(py)?;
+    let customers = args::customers(customers, "customers").py_err(py)?;
+    let as_of = args::timestamp(as_of, "as_of").py_err(py)?;
+    let config: RfmConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
     let scores = py
         .detach(|| rfm::score(&customers, as_of, &config))
@@ -71,9 +48,9 @@ pub fn rfm_four_groups<'py>(
     as_of: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let customers = customers_of(customers).py_err(py)?;
-    let as_of = timestamp_of(as_of, "as_of").py_err(py)?;
-    let config: FourGroupConfig = config_of(config).py_err(py)?;
+    let customers = args::customers(customers, "customers").py_err(py)?;
+    let as_of = args::timestamp(as_of, "as_of").py_err(py)?;
+    let config: FourGroupConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
     let groups = rfm::four_groups(&customers, as_of, &config)
         .map_err(|e| e.within("customers"))

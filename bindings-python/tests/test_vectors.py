@@ -28,6 +28,10 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "apply_consent": lambda v: patron.apply_consent(v["contact"], v["change"]),
     "rfm_scores": lambda v: patron.rfm_scores(v["customers"], v["as_of"], v.get("config")),
     "rfm_four_groups": lambda v: patron.rfm_four_groups(v["customers"], v["as_of"], v.get("config")),
+    "lifecycle_place": lambda v: patron.lifecycle_place(v["customers"], v["as_of"], v.get("config")),
+    "lifecycle_moves": lambda v: patron.lifecycle_moves(
+        v["before"], v["before_at"], v["after"], v["after_at"], v.get("config")
+    ),
 }
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
@@ -43,6 +47,8 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
     "apply_consent": _apply_consent_json,
     "rfm_scores": lambda t: OBJECT_OPS["rfm_scores"](json.loads(t)),
     "rfm_four_groups": lambda t: OBJECT_OPS["rfm_four_groups"](json.loads(t)),
+    "lifecycle_place": lambda t: OBJECT_OPS["lifecycle_place"](json.loads(t)),
+    "lifecycle_moves": lambda t: OBJECT_OPS["lifecycle_moves"](json.loads(t)),
 }
 
 

@@ -27,6 +27,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Location, Result};
+use crate::lifecycle::LifecycleConfig;
 use crate::model::{
     Catalog, Category, ConsentChange, Contact, Event, EventKind, Id, Product, Timestamp,
 };
@@ -142,6 +143,7 @@ derived_model! {
     CustomerSummary => CustomerSummary::normalize;
     RfmConfig => |_| Ok(());
     FourGroupConfig => |_| Ok(());
+    LifecycleConfig => |_| Ok(());
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {

@@ -1,6 +1,7 @@
 //! Runs the shared test vectors (`tests/vectors/v1/*.json`), which the Python
 //! and Node suites run too. See `tests/vectors/README.md` for the format.
 
+use patron::lifecycle::{self, LifecycleConfig};
 use patron::model::Timestamp;
 use patron::parse::{self, Model};
 use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
@@ -130,8 +131,44 @@ fn rfm_op(op: &str, input: Input) -> Result<Value, Error> {
     }
 }
 
+/// The lifecycle ops take `{"customers", "as_of", "config"}` or
+/// `{"before", "before_at", "after", "after_at", "config"}`.
+fn lifecycle_op(op: &str, input: Input) -> Result<Value, Error> {
+    let v = match input {
+        Input::Object(v) => v,
+        Input::Text(t) => serde_json::from_str(&t).unwrap(),
+    };
+    let list = |name: &str| -> Result<Vec<CustomerSummary>, Error> {
+        parse::list_from_json(&v[name].to_string()).map_err(|e| e.within(name))
+    };
+    let time = |name: &str| -> Result<Timestamp, Error> {
+        serde_json::from_value(v[name].clone()).map_err(|e| Error::invalid(name, e.to_string()))
+    };
+    let config = v
+        .get("config")
+        .filter(|c| !c.is_null())
+        .cloned()
+        .unwrap_or(json!({}));
+    let config = LifecycleConfig::from_value(config).map_err(|e| e.within("config"))?;
+    config.check().map_err(|e| e.within("config"))?;
+    if op == "lifecycle_place" {
+        let customers = list("customers")?;
+        ok(
+            lifecycle::place(&customers, time("as_of")?, &config)
+                .map_err(|e| e.within("customers")),
+        )
+    } else {
+        let (before, before_at) = (list("before")?, time("before_at")?);
+        let (after, after_at) = (list("after")?, time("after_at")?);
+        ok(lifecycle::moves(
+            &before, before_at, &after, after_at, &config,
+        ))
+    }
+}
+
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
+        "lifecycle_place" | "lifecycle_moves" => lifecycle_op(op, input),
         "rfm_scores" | "rfm_four_groups" => rfm_op(op, input),
         "parse_contact" => one::<Contact>(input),
         "parse_contacts" => many::<Contact>(input),

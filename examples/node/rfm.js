@@ -21,3 +21,13 @@ assert.equal(scores[0].segment, 'champions')
 const groups = patron.rfmFourGroups(customers, asOf)
 assert.deepEqual(groups.map((g) => g.group), ['best', 'best', 'best', 'others', 'others', 'subscribers'])
 // END rfm
+
+// START lifecycle
+const places = patron.lifecyclePlace(customers, asOf)
+assert.deepEqual([places[0].purchases, places[0].days, places[0].region], ['5+', '0-30', 'best'])
+
+// Thirty days on, with no new orders: who moved to another cell?
+const moves = patron.lifecycleMoves(customers, asOf, customers, new Date('2024-07-31T00:00:00Z'))
+assert.equal(moves[0].contact_id, 'a')
+assert.equal(moves[0].to.days, '31-60')
+// END lifecycle

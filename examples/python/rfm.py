@@ -23,3 +23,13 @@ assert patron.rfm_scores(customers, "2024-07-01T00:00:00Z", config)[4]["f"] == 1
 groups = patron.rfm_four_groups(customers, "2024-07-01T00:00:00Z")
 assert [g["group"] for g in groups] == ["best", "best", "best", "others", "others", "subscribers"]
 # END rfm
+
+# START lifecycle
+places = patron.lifecycle_place(customers, "2024-07-01T00:00:00Z")
+assert (places[0]["purchases"], places[0]["days"], places[0]["region"]) == ("5+", "0-30", "best")
+
+# Thirty days on, with no new orders: who moved to another cell?
+moves = patron.lifecycle_moves(customers, "2024-07-01T00:00:00Z", customers, "2024-07-31T00:00:00Z")
+first = moves[0]["to"]
+assert moves[0]["contact_id"] == "a" and first is not None and first["days"] == "31-60"
+# END lifecycle

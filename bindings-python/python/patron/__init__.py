@@ -14,6 +14,8 @@ names the field.
 from patron._native import (
     __version__,
     apply_consent,
+    lifecycle_moves,
+    lifecycle_place,
     parse_catalog,
     parse_catalog_json,
     parse_consent_change,
@@ -59,6 +61,8 @@ __all__ = [
     "rfm_scores",
     "rfm_four_groups",
     "rfm_default_segments",
+    "lifecycle_place",
+    "lifecycle_moves",
     "PatronError",
     "ValidationError",
     "JsonError",

@@ -10,6 +10,8 @@ from patron.types import (
     Contact,
     Event,
     FourGroupResult,
+    LifecycleMove,
+    Placement,
     Product,
     RfmScore,
     SegmentRule,
@@ -38,6 +40,8 @@ __all__ = [
     "rfm_scores",
     "rfm_four_groups",
     "rfm_default_segments",
+    "lifecycle_place",
+    "lifecycle_moves",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -67,3 +71,13 @@ def rfm_four_groups(
     customers: Sequence[_Data], as_of: datetime | str, config: _Data | None = None
 ) -> list[FourGroupResult]: ...
 def rfm_default_segments() -> list[SegmentRule]: ...
+def lifecycle_place(
+    customers: Sequence[_Data], as_of: datetime | str, config: _Data | None = None
+) -> list[Placement]: ...
+def lifecycle_moves(
+    before: Sequence[_Data],
+    before_at: datetime | str,
+    after: Sequence[_Data],
+    after_at: datetime | str,
+    config: _Data | None = None,
+) -> list[LifecycleMove]: ...

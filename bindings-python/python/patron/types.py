@@ -327,3 +327,35 @@ class FourGroupConfig(TypedDict, total=False):
 class FourGroupResult(TypedDict):
     contact_id: str
     group: Literal["best", "losing", "subscribers", "others"]
+
+
+class RegionRule(TypedDict):
+    """A named region of the lifecycle grid: purchases and days covered,
+    ``[min, max]``; a ``None`` max is open-ended."""
+
+    name: str
+    purchases: list[int | None]
+    days: list[int | None]
+
+
+class LifecycleConfig(TypedDict, total=False):
+    purchases: list[int]
+    days: list[int]
+    regions: list[RegionRule]
+
+
+class LifecycleCell(TypedDict):
+    purchases: str
+    days: str
+    region: str
+
+
+class Placement(LifecycleCell):
+    contact_id: str
+
+
+# `from` is a Python keyword, so this one is declared in the functional form.
+LifecycleMove = TypedDict(
+    "LifecycleMove", {"contact_id": str, "from": Union[LifecycleCell, None], "to": Union[LifecycleCell, None]}
+)
+"""A contact whose lifecycle cell changed; ``None`` where it had no cell."""
