@@ -10,7 +10,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 NODE_DIR := bindings-node
 
-.PHONY: help demo test rust-checks rust-test python node examples docs-check bench bench-python bench-node clean
+.PHONY: help demo test rust-checks rust-test data python node examples docs-check bench bench-python bench-node clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -25,8 +25,18 @@ rust-checks: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-rust-test: ## Rust unit, property, vector and doc tests
-	cargo test --workspace --quiet
+rust-test: data ## Rust unit, property, vector and doc tests (with the CDNOW validation)
+	PATRON_REQUIRE_DATA=1 cargo test --workspace --quiet
+
+DATA := target/data/lifetimes/datasets/CDNOW_sample.txt
+
+data: $(DATA) ## Fetch the public test data (CDNOW, from the PyPI package lifetimes 0.11.3)
+
+$(DATA): | $(VPY)
+	mkdir -p target/data/wheels
+	$(VPY) -m pip download --quiet --disable-pip-version-check --no-deps lifetimes==0.11.3 -d target/data/wheels
+	$(VPY) -c "import zipfile, glob; z = zipfile.ZipFile(glob.glob('target/data/wheels/[Ll]ifetimes-0.11.3-*.whl')[0]); [z.extract(n, 'target/data') for n in z.namelist() if n.startswith('lifetimes/datasets/')]"
+	touch $@
 
 $(VPY): bindings-python/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)

@@ -34,6 +34,12 @@ pub enum Error {
         /// Position in JSON text, when the input was text.
         location: Option<Location>,
     },
+    /// A model fit or a series that did not converge.
+    #[error("{message}")]
+    Convergence {
+        /// What did not converge, and how far it got.
+        message: String,
+    },
     /// A consent change that the current consent state does not allow.
     #[error("{}: {message}", PathDisplay(path))]
     ConsentTransition {
@@ -54,19 +60,20 @@ pub struct Location {
 }
 
 impl Error {
-    /// The stable code of this error kind: `json`, `validation` or `consent_transition`.
+    /// The stable code of this error kind: `json`, `validation`, `consent_transition` or `convergence`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Json { .. } => "json",
             Error::Validation { .. } => "validation",
             Error::ConsentTransition { .. } => "consent_transition",
+            Error::Convergence { .. } => "convergence",
         }
     }
 
     /// The field path this error is about, if it is about one.
     pub fn path(&self) -> Option<&str> {
         match self {
-            Error::Json { .. } => None,
+            Error::Json { .. } | Error::Convergence { .. } => None,
             Error::Validation { path, .. } | Error::ConsentTransition { path, .. } => Some(path),
         }
     }
@@ -79,7 +86,7 @@ impl Error {
                 column: *column,
             }),
             Error::Validation { location, .. } => *location,
-            Error::ConsentTransition { .. } => None,
+            Error::ConsentTransition { .. } | Error::Convergence { .. } => None,
         }
     }
 
@@ -88,7 +95,8 @@ impl Error {
         match self {
             Error::Json { message, .. }
             | Error::Validation { message, .. }
-            | Error::ConsentTransition { message, .. } => message,
+            | Error::ConsentTransition { message, .. }
+            | Error::Convergence { message } => message,
         }
     }
 

@@ -37,6 +37,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod model;
 pub mod parse;
+pub mod predict;
 pub mod rfm;
 pub mod sample;
 mod suggest;
