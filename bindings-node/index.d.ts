@@ -267,6 +267,29 @@ export function lifecyclePlace (customers: Data[], asOf: TimestampInput, config?
 /** Contacts whose lifecycle cell changed between two dates. */
 export function lifecycleMoves (before: Data[], beforeAt: TimestampInput, after: Data[], afterAt: TimestampInput, config?: LifecycleConfig): LifecycleMove[]
 
+/** One purchase, for predictHistories. */
+export interface Transaction { contact_id: string, date: string, amount: number }
+/** One customer's history in the shape the models read (lifetimes' convention). */
+export interface History { contact_id: string, frequency: number, recency: number, age: number, monetary: number }
+export interface BgNbd { r: number, alpha: number, a: number, b: number }
+export interface GammaGamma { p: number, q: number, gamma: number }
+export interface Fit<M> { model: M, log_likelihood: number, iterations: number }
+export interface Prediction { contact_id: string, p_alive: number, expected_purchases: number }
+export interface ValuePrediction { contact_id: string, expected_value: number }
+
+/** Per-customer histories from transactions up to `calibrationEnd`, in periods of `periodDays` days (7). */
+export function predictHistories (transactions: Data[], calibrationEnd: Date | string, periodDays?: number): History[]
+/** Fits BG/NBD by maximum likelihood. */
+export function bgnbdFit (histories: Data[]): Fit<BgNbd>
+/** P(alive) and expected purchases in the next `t` periods for each history. */
+export function bgnbdPredict (model: Data, histories: Data[], t: number): Prediction[]
+/** Expected purchases in the first `t` periods of a new customer. */
+export function bgnbdExpectedNew (model: Data, t: number): number
+/** Fits Gamma-Gamma on the histories with repeat purchases. */
+export function gammaGammaFit (histories: Data[]): Fit<GammaGamma>
+/** The expected order value for each history. */
+export function gammaGammaPredict (model: Data, histories: Data[]): ValuePrediction[]
+
 export interface ErrorInfo {
   code?: string
   path?: string | null
@@ -289,3 +312,5 @@ export class ValidationError extends PatronError {}
 export class JsonError extends ValidationError {}
 /** A consent change the current consent state does not allow (code `consent_transition`). */
 export class ConsentTransitionError extends PatronError {}
+/** A model fit or a series that did not converge (code `convergence`). */
+export class ConvergenceError extends PatronError {}

@@ -32,7 +32,10 @@ class JsonError extends ValidationError {}
 /** A consent change the current consent state does not allow (code `consent_transition`). */
 class ConsentTransitionError extends PatronError {}
 
-const CLASSES = { json: JsonError, validation: ValidationError, consent_transition: ConsentTransitionError }
+/** A model fit or a series that did not converge (code `convergence`). */
+class ConvergenceError extends PatronError {}
+
+const CLASSES = { json: JsonError, validation: ValidationError, consent_transition: ConsentTransitionError, convergence: ConvergenceError }
 
 function decodeError (err) {
   if (err && typeof err.message === 'string' && err.message.startsWith(PREFIX)) {
@@ -110,6 +113,13 @@ function encodeTime (value, name) {
   throw new ValidationError(`${name}: expected a Date or ISO 8601 text`, { code: 'validation', path: name })
 }
 
+// A calendar date argument: a Date (its UTC day) or `YYYY-MM-DD`, sent as a JSON string.
+function encodeDate (value, name) {
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return JSON.stringify(value.toISOString().slice(0, 10))
+  if (typeof value === 'string') return JSON.stringify(value)
+  throw new ValidationError(`${name}: expected a Date or YYYY-MM-DD`, { code: 'validation', path: name })
+}
+
 function textOf (text) {
   if (typeof text === 'string') return text
   if (Buffer.isBuffer(text) || text instanceof Uint8Array) return Buffer.from(text).toString('utf8')
@@ -159,8 +169,18 @@ module.exports = {
   lifecycleMoves: (before, beforeAt, after, afterAt, config) =>
     call(native.lifecycleMovesJson, encode(before, 'before', 'before'), encodeTime(beforeAt, 'before_at'),
       encode(after, 'after', 'after'), encodeTime(afterAt, 'after_at'), encode(config || {}, 'config', 'config')),
+  predictHistories: (transactions, calibrationEnd, periodDays = 7) =>
+    call(native.predictHistoriesJson, encode(transactions, 'transactions', 'transactions'), encodeDate(calibrationEnd, 'calibration_end'), periodDays),
+  bgnbdFit: (histories) => call(native.bgnbdFitJson, encode(histories, 'histories', 'histories')),
+  bgnbdPredict: (model, histories, t) =>
+    call(native.bgnbdPredictJson, encode(model, 'model', 'model'), encode(histories, 'histories', 'histories'), t),
+  bgnbdExpectedNew: (model, t) => invoke(native.bgnbdExpectedNewJson, encode(model, 'model', 'model'), t),
+  gammaGammaFit: (histories) => call(native.gammaGammaFitJson, encode(histories, 'histories', 'histories')),
+  gammaGammaPredict: (model, histories) =>
+    call(native.gammaGammaPredictJson, encode(model, 'model', 'model'), encode(histories, 'histories', 'histories')),
   PatronError,
   ValidationError,
   JsonError,
-  ConsentTransitionError
+  ConsentTransitionError,
+  ConvergenceError
 }

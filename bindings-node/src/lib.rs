@@ -9,6 +9,7 @@ mod args;
 mod error;
 mod lifecycle;
 mod model;
+mod predict;
 mod rfm;
 
 /// The version of the native addon, to check it matches the JavaScript wrapper.

@@ -45,7 +45,13 @@ const objectOps = {
   rfm_scores: (v) => patron.rfmScores(v.customers, v.as_of, v.config),
   rfm_four_groups: (v) => patron.rfmFourGroups(v.customers, v.as_of, v.config),
   lifecycle_place: (v) => patron.lifecyclePlace(v.customers, v.as_of, v.config),
-  lifecycle_moves: (v) => patron.lifecycleMoves(v.before, v.before_at, v.after, v.after_at, v.config)
+  lifecycle_moves: (v) => patron.lifecycleMoves(v.before, v.before_at, v.after, v.after_at, v.config),
+  predict_histories: (v) => patron.predictHistories(v.transactions, v.calibration_end, v.period_days),
+  bgnbd_fit: (v) => patron.bgnbdFit(v.histories),
+  bgnbd_predict: (v) => patron.bgnbdPredict(v.model, v.histories, v.t),
+  bgnbd_expected_new: (v) => patron.bgnbdExpectedNew(v.model, v.t),
+  gamma_gamma_fit: (v) => patron.gammaGammaFit(v.histories),
+  gamma_gamma_predict: (v) => patron.gammaGammaPredict(v.model, v.histories)
 }
 
 const validateOps = {
@@ -67,6 +73,9 @@ const textOps = {
   rfm_four_groups: (text) => objectOps.rfm_four_groups(JSON.parse(text)),
   lifecycle_place: (text) => objectOps.lifecycle_place(JSON.parse(text)),
   lifecycle_moves: (text) => objectOps.lifecycle_moves(JSON.parse(text))
+}
+for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit', 'gamma_gamma_predict']) {
+  textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 
 function runs (c) {

@@ -16,6 +16,7 @@ fn class_name(code: &str) -> &'static str {
         "json" => "JsonError",
         "validation" => "ValidationError",
         "consent_transition" => "ConsentTransitionError",
+        "convergence" => "ConvergenceError",
         _ => "PatronError",
     }
 }

@@ -9,6 +9,7 @@ mod depythonize;
 mod error;
 mod lifecycle;
 mod model;
+mod predict;
 mod rfm;
 
 /// The native module behind the `patron` package.
@@ -37,5 +38,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rfm::rfm_default_segments, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle::lifecycle_place, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle::lifecycle_moves, m)?)?;
+    m.add_function(wrap_pyfunction!(predict::predict_histories, m)?)?;
+    m.add_function(wrap_pyfunction!(predict::bgnbd_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(predict::bgnbd_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(predict::bgnbd_expected_new, m)?)?;
+    m.add_function(wrap_pyfunction!(predict::gamma_gamma_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(predict::gamma_gamma_predict, m)?)?;
     Ok(())
 }

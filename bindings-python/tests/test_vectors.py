@@ -32,6 +32,14 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "lifecycle_moves": lambda v: patron.lifecycle_moves(
         v["before"], v["before_at"], v["after"], v["after_at"], v.get("config")
     ),
+    "predict_histories": lambda v: patron.predict_histories(
+        v["transactions"], v["calibration_end"], v.get("period_days", 7.0)
+    ),
+    "bgnbd_fit": lambda v: patron.bgnbd_fit(v["histories"]),
+    "bgnbd_predict": lambda v: patron.bgnbd_predict(v["model"], v["histories"], v["t"]),
+    "bgnbd_expected_new": lambda v: patron.bgnbd_expected_new(v["model"], v["t"]),
+    "gamma_gamma_fit": lambda v: patron.gamma_gamma_fit(v["histories"]),
+    "gamma_gamma_predict": lambda v: patron.gamma_gamma_predict(v["model"], v["histories"]),
 }
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
@@ -49,6 +57,17 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
     "rfm_four_groups": lambda t: OBJECT_OPS["rfm_four_groups"](json.loads(t)),
     "lifecycle_place": lambda t: OBJECT_OPS["lifecycle_place"](json.loads(t)),
     "lifecycle_moves": lambda t: OBJECT_OPS["lifecycle_moves"](json.loads(t)),
+    **{
+        op: (lambda op: lambda t: OBJECT_OPS[op](json.loads(t)))(op)
+        for op in (
+            "predict_histories",
+            "bgnbd_fit",
+            "bgnbd_predict",
+            "bgnbd_expected_new",
+            "gamma_gamma_fit",
+            "gamma_gamma_predict",
+        )
+    },
 }
 
 

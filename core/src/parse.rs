@@ -31,6 +31,7 @@ use crate::lifecycle::LifecycleConfig;
 use crate::model::{
     Catalog, Category, ConsentChange, Contact, Event, EventKind, Id, Product, Timestamp,
 };
+use crate::predict::{BgNbd, GammaGamma, History, Transaction};
 use crate::rfm::{CustomerSummary, FourGroupConfig, RfmConfig};
 use crate::suggest::nearest;
 
@@ -144,6 +145,10 @@ derived_model! {
     RfmConfig => |_| Ok(());
     FourGroupConfig => |_| Ok(());
     LifecycleConfig => |_| Ok(());
+    Transaction => |_| Ok(());
+    History => |_| Ok(());
+    BgNbd => |m| m.check();
+    GammaGamma => |m| m.check();
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {

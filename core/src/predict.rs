@@ -28,7 +28,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::Id;
+use crate::model::{Date, Id};
 
 /// One purchase, for [`summarize`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ pub struct Transaction {
     /// The customer.
     pub contact_id: Id,
     /// The purchase day.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Its value.
     pub amount: f64,
 }
@@ -80,11 +80,11 @@ pub fn summarize(
                 format!("expected a finite non-negative amount, got {}", t.amount),
             ));
         }
-        if t.date <= calibration_end {
+        if t.date.get() <= calibration_end {
             *days
                 .entry(&t.contact_id)
                 .or_default()
-                .entry(t.date)
+                .entry(t.date.get())
                 .or_default() += t.amount;
         }
     }
@@ -122,6 +122,7 @@ pub struct FitReport {
 /// The BG/NBD model's parameters: purchase rates are Gamma(r, alpha) across
 /// customers; the dropout probability after each purchase is Beta(a, b).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BgNbd {
     /// Shape of the purchase rate distribution.
     pub r: f64,
@@ -223,8 +224,73 @@ impl BgNbd {
     }
 }
 
+/// One customer's BG/NBD prediction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The customer.
+    pub contact_id: Id,
+    /// The probability the customer is still active.
+    pub p_alive: f64,
+    /// Expected purchases in the next `t` periods.
+    pub expected_purchases: f64,
+}
+
+impl BgNbd {
+    /// Checks that the parameters are positive and finite.
+    pub fn check(&self) -> Result<()> {
+        for (name, v) in [
+            ("r", self.r),
+            ("alpha", self.alpha),
+            ("a", self.a),
+            ("b", self.b),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::invalid(
+                    name,
+                    format!("expected a positive finite parameter, got {v}"),
+                ));
+            }
+        }
+        if self.a == 1.0 {
+            return Err(Error::invalid(
+                "a",
+                "a = 1 makes the expected purchases undefined",
+            ));
+        }
+        Ok(())
+    }
+
+    /// P(alive) and expected purchases in the next `t` periods for each history.
+    pub fn predict(&self, histories: &[History], t: f64) -> Result<Vec<Prediction>> {
+        self.check()?;
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(Error::invalid(
+                "t",
+                format!("expected a finite non-negative horizon, got {t}"),
+            ));
+        }
+        check_histories(histories)?;
+        histories
+            .iter()
+            .map(|h| {
+                Ok(Prediction {
+                    contact_id: h.contact_id.clone(),
+                    p_alive: self.p_alive(h.frequency, h.recency, h.age),
+                    expected_purchases: self.expected_purchases(
+                        t,
+                        h.frequency,
+                        h.recency,
+                        h.age,
+                    )?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// The Gamma-Gamma model's parameters for the value of a customer's orders.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GammaGamma {
     /// Shape of each order's value.
     pub p: f64,
@@ -292,11 +358,53 @@ impl GammaGamma {
             .sum()
     }
 
+    /// Checks that the parameters are positive and finite.
+    pub fn check(&self) -> Result<()> {
+        for (name, v) in [("p", self.p), ("q", self.q), ("gamma", self.gamma)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::invalid(
+                    name,
+                    format!("expected a positive finite parameter, got {v}"),
+                ));
+            }
+        }
+        if self.q <= 1.0 {
+            return Err(Error::invalid(
+                "q",
+                "q must exceed 1 for the expected order value to exist",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The expected order value of each history (the population mean for
+    /// customers without repeat purchases).
+    pub fn predict(&self, histories: &[History]) -> Result<Vec<ValuePrediction>> {
+        self.check()?;
+        check_histories(histories)?;
+        Ok(histories
+            .iter()
+            .map(|h| ValuePrediction {
+                contact_id: h.contact_id.clone(),
+                expected_value: self.expected_value(h.frequency, h.monetary),
+            })
+            .collect())
+    }
+
     /// The expected value of this customer's future orders.
     pub fn expected_value(&self, frequency: u32, monetary: f64) -> f64 {
         let x = f64::from(frequency);
         (self.gamma + monetary * x) * self.p / (self.p * x + self.q - 1.0)
     }
+}
+
+/// One customer's expected order value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ValuePrediction {
+    /// The customer.
+    pub contact_id: Id,
+    /// The expected value of an order.
+    pub expected_value: f64,
 }
 
 fn check_histories(histories: &[History]) -> Result<()> {

@@ -8,7 +8,7 @@
 //! `PATRON_REQUIRE_DATA=1` (as `make test` sets) and is skipped otherwise.
 
 use chrono::NaiveDate;
-use patron::model::Id;
+use patron::model::{Date, Id};
 use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
 use std::path::PathBuf;
 
@@ -33,7 +33,13 @@ fn cdnow_sample() -> Option<Vec<Transaction>> {
             let cols: Vec<&str> = line.split_whitespace().collect();
             Transaction {
                 contact_id: Id::new(cols[0]).unwrap(),
-                date: NaiveDate::parse_from_str(cols[2], "%Y%m%d").unwrap(),
+                date: Date::parse(&format!(
+                    "{}-{}-{}",
+                    &cols[2][..4],
+                    &cols[2][4..6],
+                    &cols[2][6..]
+                ))
+                .unwrap(),
                 amount: cols[4].parse().unwrap(),
             }
         })

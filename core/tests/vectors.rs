@@ -4,6 +4,7 @@
 use patron::lifecycle::{self, LifecycleConfig};
 use patron::model::Timestamp;
 use patron::parse::{self, Model};
+use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
 use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
 use patron::{Catalog, ConsentChange, Contact, Error, Event, Product};
 use serde::Serialize;
@@ -166,8 +167,73 @@ fn lifecycle_op(op: &str, input: Input) -> Result<Value, Error> {
     }
 }
 
+/// The prediction ops take their arguments by name, as in the bindings.
+fn predict_op(op: &str, input: Input) -> Result<Value, Error> {
+    let v = match input {
+        Input::Object(v) => v,
+        Input::Text(t) => serde_json::from_str(&t).unwrap(),
+    };
+    let histories = || -> Result<Vec<History>, Error> {
+        parse::list_from_json(&v["histories"].to_string()).map_err(|e| e.within("histories"))
+    };
+    let number = |name: &str| v[name].as_f64().unwrap();
+    match op {
+        "predict_histories" => {
+            let transactions: Vec<Transaction> =
+                parse::list_from_json(&v["transactions"].to_string())
+                    .map_err(|e| e.within("transactions"))?;
+            let end: patron::model::Date = serde_json::from_value(v["calibration_end"].clone())
+                .map_err(|e| Error::invalid("calibration_end", e.to_string()))?;
+            let period = v.get("period_days").and_then(Value::as_f64).unwrap_or(7.0);
+            ok(predict::summarize(&transactions, end.get(), period)
+                .map_err(|e| e.within("transactions")))
+        }
+        "bgnbd_fit" => {
+            let (model, report) = BgNbd::fit(&histories()?).map_err(|e| e.within("histories"))?;
+            Ok(
+                json!({"model": model, "log_likelihood": report.log_likelihood, "iterations": report.iterations}),
+            )
+        }
+        "gamma_gamma_fit" => {
+            let (model, report) =
+                GammaGamma::fit(&histories()?).map_err(|e| e.within("histories"))?;
+            Ok(
+                json!({"model": model, "log_likelihood": report.log_likelihood, "iterations": report.iterations}),
+            )
+        }
+        "bgnbd_predict" => {
+            let model = BgNbd::from_value(v["model"].clone()).map_err(|e| e.within("model"))?;
+            let h = histories()?;
+            ok(model.predict(&h, number("t")).map_err(|e| {
+                if e.path() == Some("t") {
+                    e
+                } else {
+                    e.within("histories")
+                }
+            }))
+        }
+        "bgnbd_expected_new" => {
+            let model = BgNbd::from_value(v["model"].clone()).map_err(|e| e.within("model"))?;
+            ok(model.expected_purchases_new(number("t")))
+        }
+        _ => {
+            let model =
+                GammaGamma::from_value(v["model"].clone()).map_err(|e| e.within("model"))?;
+            ok(model
+                .predict(&histories()?)
+                .map_err(|e| e.within("histories")))
+        }
+    }
+}
+
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
+        "predict_histories"
+        | "bgnbd_fit"
+        | "bgnbd_predict"
+        | "bgnbd_expected_new"
+        | "gamma_gamma_fit"
+        | "gamma_gamma_predict" => predict_op(op, input),
         "lifecycle_place" | "lifecycle_moves" => lifecycle_op(op, input),
         "rfm_scores" | "rfm_four_groups" => rfm_op(op, input),
         "parse_contact" => one::<Contact>(input),

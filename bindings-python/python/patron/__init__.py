@@ -14,6 +14,11 @@ names the field.
 from patron._native import (
     __version__,
     apply_consent,
+    bgnbd_expected_new,
+    bgnbd_fit,
+    bgnbd_predict,
+    gamma_gamma_fit,
+    gamma_gamma_predict,
     lifecycle_moves,
     lifecycle_place,
     parse_catalog,
@@ -30,6 +35,7 @@ from patron._native import (
     parse_events_json,
     parse_product,
     parse_product_json,
+    predict_histories,
     rfm_default_segments,
     rfm_four_groups,
     rfm_scores,
@@ -37,7 +43,7 @@ from patron._native import (
     validate_events,
 )
 from patron import types
-from patron.errors import ConsentTransitionError, JsonError, PatronError, ValidationError
+from patron.errors import ConsentTransitionError, ConvergenceError, JsonError, PatronError, ValidationError
 
 __all__ = [
     "__version__",
@@ -63,8 +69,15 @@ __all__ = [
     "rfm_default_segments",
     "lifecycle_place",
     "lifecycle_moves",
+    "predict_histories",
+    "bgnbd_fit",
+    "bgnbd_predict",
+    "bgnbd_expected_new",
+    "gamma_gamma_fit",
+    "gamma_gamma_predict",
     "PatronError",
     "ValidationError",
     "JsonError",
     "ConsentTransitionError",
+    "ConvergenceError",
 ]

@@ -2,19 +2,24 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
-from datetime import datetime
+from datetime import date, datetime
 
 from patron.types import (
+    BgNbdFit,
     Catalog,
     ConsentChange,
     Contact,
     Event,
     FourGroupResult,
+    GammaGammaFit,
+    History,
     LifecycleMove,
     Placement,
+    Prediction,
     Product,
     RfmScore,
     SegmentRule,
+    ValuePrediction,
 )
 
 __version__: str
@@ -42,6 +47,12 @@ __all__ = [
     "rfm_default_segments",
     "lifecycle_place",
     "lifecycle_moves",
+    "predict_histories",
+    "bgnbd_fit",
+    "bgnbd_predict",
+    "bgnbd_expected_new",
+    "gamma_gamma_fit",
+    "gamma_gamma_predict",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -81,3 +92,11 @@ def lifecycle_moves(
     after_at: datetime | str,
     config: _Data | None = None,
 ) -> list[LifecycleMove]: ...
+def predict_histories(
+    transactions: Sequence[_Data], calibration_end: date | str, period_days: float = 7.0
+) -> list[History]: ...
+def bgnbd_fit(histories: Sequence[_Data]) -> BgNbdFit: ...
+def bgnbd_predict(model: _Data, histories: Sequence[_Data], t: float) -> list[Prediction]: ...
+def bgnbd_expected_new(model: _Data, t: float) -> float: ...
+def gamma_gamma_fit(histories: Sequence[_Data]) -> GammaGammaFit: ...
+def gamma_gamma_predict(model: _Data, histories: Sequence[_Data]) -> list[ValuePrediction]: ...

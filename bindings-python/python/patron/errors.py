@@ -45,4 +45,8 @@ class ConsentTransitionError(PatronError, ValueError):
     """A consent change the current consent state does not allow (code ``consent_transition``)."""
 
 
-__all__ = ["PatronError", "ValidationError", "JsonError", "ConsentTransitionError"]
+class ConvergenceError(PatronError):
+    """A model fit or a series that did not converge (code ``convergence``)."""
+
+
+__all__ = ["PatronError", "ValidationError", "JsonError", "ConsentTransitionError", "ConvergenceError"]

@@ -359,3 +359,57 @@ LifecycleMove = TypedDict(
     "LifecycleMove", {"contact_id": str, "from": Union[LifecycleCell, None], "to": Union[LifecycleCell, None]}
 )
 """A contact whose lifecycle cell changed; ``None`` where it had no cell."""
+
+
+class Transaction(TypedDict):
+    """One purchase, for ``predict_histories``."""
+
+    contact_id: str
+    date: date | str
+    amount: float
+
+
+class History(TypedDict):
+    """One customer's history in the shape the models read (lifetimes' convention)."""
+
+    contact_id: str
+    frequency: int
+    recency: float
+    age: float
+    monetary: float
+
+
+class BgNbd(TypedDict):
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+
+class GammaGamma(TypedDict):
+    p: float
+    q: float
+    gamma: float
+
+
+class BgNbdFit(TypedDict):
+    model: BgNbd
+    log_likelihood: float
+    iterations: int
+
+
+class GammaGammaFit(TypedDict):
+    model: GammaGamma
+    log_likelihood: float
+    iterations: int
+
+
+class Prediction(TypedDict):
+    contact_id: str
+    p_alive: float
+    expected_purchases: float
+
+
+class ValuePrediction(TypedDict):
+    contact_id: str
+    expected_value: float

@@ -1,0 +1,96 @@
+//! Purchase predictions (BG/NBD, Gamma-Gamma), JSON text in and out.
+
+use napi_derive::napi;
+use patron::parse::{self, Model};
+use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
+use serde_json::json;
+
+use crate::error::IntoJsResult;
+
+fn list<T: Model>(text: &str, name: &str) -> patron::Result<Vec<T>> {
+    parse::list_from_json(text).map_err(|e| e.within(name))
+}
+
+fn model<T: Model>(text: &str) -> patron::Result<T> {
+    T::from_json(text).map_err(|e| e.within("model"))
+}
+
+/// Per-customer histories from transactions up to `calibration_end` (a JSON date string).
+#[napi]
+pub fn predict_histories_json(
+    transactions: String,
+    calibration_end: String,
+    period_days: f64,
+) -> napi::Result<String> {
+    let transactions: Vec<Transaction> = list(&transactions, "transactions").js_err()?;
+    let end = serde_json::from_str::<patron::model::Date>(&calibration_end)
+        .map_err(|e| patron::Error::invalid("calibration_end", e.to_string()))
+        .js_err()?;
+    let histories = predict::summarize(&transactions, end.get(), period_days)
+        .map_err(|e| {
+            if e.path() == Some("period_days") {
+                e
+            } else {
+                e.within("transactions")
+            }
+        })
+        .js_err()?;
+    Ok(parse::to_json(&histories))
+}
+
+/// Fits BG/NBD by maximum likelihood.
+#[napi]
+pub fn bgnbd_fit_json(histories: String) -> napi::Result<String> {
+    let histories: Vec<History> = list(&histories, "histories").js_err()?;
+    let (model, report) = BgNbd::fit(&histories)
+        .map_err(|e| e.within("histories"))
+        .js_err()?;
+    Ok(json!({"model": model, "log_likelihood": report.log_likelihood, "iterations": report.iterations}).to_string())
+}
+
+/// P(alive) and expected purchases in the next `t` periods for each history.
+#[napi]
+pub fn bgnbd_predict_json(model_text: String, histories: String, t: f64) -> napi::Result<String> {
+    let m: BgNbd = model(&model_text).js_err()?;
+    let histories: Vec<History> = list(&histories, "histories").js_err()?;
+    let out = m
+        .predict(&histories, t)
+        .map_err(|e| {
+            if e.path() == Some("t") {
+                e
+            } else {
+                e.within("histories")
+            }
+        })
+        .js_err()?;
+    Ok(parse::to_json(&out))
+}
+
+/// Expected purchases in the first `t` periods of a new customer.
+#[napi]
+pub fn bgnbd_expected_new_json(model_text: String, t: f64) -> napi::Result<f64> {
+    let m: BgNbd = model(&model_text).js_err()?;
+    m.expected_purchases_new(t).js_err()
+}
+
+/// Fits Gamma-Gamma on the histories with repeat purchases.
+#[napi]
+pub fn gamma_gamma_fit_json(histories: String) -> napi::Result<String> {
+    let histories: Vec<History> = list(&histories, "histories").js_err()?;
+    let (model, report) = GammaGamma::fit(&histories)
+        .map_err(|e| e.within("histories"))
+        .js_err()?;
+    Ok(json!({"model": model, "log_likelihood": report.log_likelihood, "iterations": report.iterations}).to_string())
+}
+
+/// The expected order value for each history.
+#[napi]
+pub fn gamma_gamma_predict_json(model_text: String, histories: String) -> napi::Result<String> {
+    let m: GammaGamma = model(&model_text).js_err()?;
+    let histories: Vec<History> = list(&histories, "histories").js_err()?;
+    let out = m
+        .predict(&histories)
+        .map_err(|e| e.within("histories"))
+        .js_err()?;
+    Ok(parse::to_json(&out))
+}

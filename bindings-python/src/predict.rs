@@ -1,0 +1,141 @@
+//! Purchase predictions (BG/NBD, Gamma-Gamma) from Python.
+
+use patron::parse;
+use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
+use pyo3::prelude::*;
+use serde::Serialize;
+
+use crate::args;
+use crate::convert::{to_py, to_value};
+use crate::error::IntoPyResult;
+
+fn list<T: parse::Model>(data: &Bound<'_, PyAny>, name: &str) -> patron::Result<Vec<T>> {
+    let value = to_value(data).map_err(|e| e.into_core().within(name))?;
+    parse::list_from_value(value).map_err(|e| e.within(name))
+}
+
+#[derive(Serialize)]
+struct Fit<M> {
+    model: M,
+    log_likelihood: f64,
+    iterations: u32,
+}
+
+/// Per-customer histories (frequency, recency, age, monetary) from
+/// transactions up to `calibration_end`, in periods of `period_days` days.
+#[pyfunction]
+#[pyo3(signature = (transactions, calibration_end, period_days=7.0))]
+pub fn predict_histories<'py>(
+    py: Python<'py>,
+    transactions: &Bound<'py, PyAny>,
+    calibration_end: &Bound<'py, PyAny>,
+    period_days: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let transactions: Vec<Transaction> = list(transactions, "transactions").py_err(py)?;
+    let end: patron::model::Date = to_value(calibration_end)
+        .map_err(|e| e.into_core().within("calibration_end"))
+        .and_then(|v| {
+            serde_json::from_value(v)
+                .map_err(|e| patron::Error::invalid("calibration_end", e.to_string()))
+        })
+        .py_err(py)?;
+    let histories = py
+        .detach(|| predict::summarize(&transactions, end.get(), period_days))
+        .map_err(|e| {
+            if e.path() == Some("period_days") {
+                e
+            } else {
+                e.within("transactions")
+            }
+        })
+        .py_err(py)?;
+    to_py(py, &histories)
+}
+
+/// Fits BG/NBD by maximum likelihood; returns the model, log-likelihood and iterations.
+#[pyfunction]
+pub fn bgnbd_fit<'py>(
+    py: Python<'py>,
+    histories: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let histories: Vec<History> = list(histories, "histories").py_err(py)?;
+    let (model, report) = py
+        .detach(|| BgNbd::fit(&histories))
+        .map_err(|e| e.within("histories"))
+        .py_err(py)?;
+    to_py(
+        py,
+        &Fit {
+            model,
+            log_likelihood: report.log_likelihood,
+            iterations: report.iterations,
+        },
+    )
+}
+
+/// P(alive) and expected purchases in the next `t` periods for each history.
+#[pyfunction]
+pub fn bgnbd_predict<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyAny>,
+    histories: &Bound<'py, PyAny>,
+    t: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let model: BgNbd = args::model(model, "model").py_err(py)?;
+    let histories: Vec<History> = list(histories, "histories").py_err(py)?;
+    let out = py
+        .detach(|| model.predict(&histories, t))
+        .map_err(|e| {
+            if e.path() == Some("t") {
+                e
+            } else {
+                e.within("histories")
+            }
+        })
+        .py_err(py)?;
+    to_py(py, &out)
+}
+
+/// Expected purchases in the first `t` periods of a new customer.
+#[pyfunction]
+pub fn bgnbd_expected_new(py: Python<'_>, model: &Bound<'_, PyAny>, t: f64) -> PyResult<f64> {
+    let model: BgNbd = args::model(model, "model").py_err(py)?;
+    model.expected_purchases_new(t).py_err(py)
+}
+
+/// Fits Gamma-Gamma on the histories with repeat purchases.
+#[pyfunction]
+pub fn gamma_gamma_fit<'py>(
+    py: Python<'py>,
+    histories: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let histories: Vec<History> = list(histories, "histories").py_err(py)?;
+    let (model, report) = py
+        .detach(|| GammaGamma::fit(&histories))
+        .map_err(|e| e.within("histories"))
+        .py_err(py)?;
+    to_py(
+        py,
+        &Fit {
+            model,
+            log_likelihood: report.log_likelihood,
+            iterations: report.iterations,
+        },
+    )
+}
+
+/// The expected order value for each history.
+#[pyfunction]
+pub fn gamma_gamma_predict<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyAny>,
+    histories: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let model: GammaGamma = args::model(model, "model").py_err(py)?;
+    let histories: Vec<History> = list(histories, "histories").py_err(py)?;
+    let out = model
+        .predict(&histories)
+        .map_err(|e| e.within("histories"))
+        .py_err(py)?;
+    to_py(py, &out)
+}
