@@ -274,7 +274,16 @@ export interface History { contact_id: string, frequency: number, recency: numbe
 export interface BgNbd { r: number, alpha: number, a: number, b: number }
 export interface GammaGamma { p: number, q: number, gamma: number }
 export interface Fit<M> { model: M, log_likelihood: number, iterations: number }
-export interface Prediction { contact_id: string, p_alive: number, expected_purchases: number }
+export interface Prediction { contact_id: string, p_alive: number, expected_purchases: number, churn_risk: 'low' | 'medium' | 'high' }
+export interface IntervalState {
+  contact_id: string
+  purchase_days: number
+  last_purchase: string
+  average_interval_days?: number
+  next_order_expected?: string
+  at_risk: boolean
+}
+export interface Clv { contact_id: string, expected_purchases: number, expected_value: number, clv: number }
 export interface ValuePrediction { contact_id: string, expected_value: number }
 
 /** Per-customer histories from transactions up to `calibrationEnd`, in periods of `periodDays` days (7). */
@@ -289,6 +298,11 @@ export function bgnbdExpectedNew (model: Data, t: number): number
 export function gammaGammaFit (histories: Data[]): Fit<GammaGamma>
 /** The expected order value for each history. */
 export function gammaGammaPredict (model: Data, histories: Data[]): ValuePrediction[]
+
+/** The average-interval rule: mean gap between purchase days, the expected next order, and whether `asOf` is past it. */
+export function predictAverageInterval (transactions: Data[], asOf: Date | string): IntervalState[]
+/** Customer lifetime value over `horizon` periods in steps of `step`, discounted by `discount` per step. */
+export function predictClv (bgnbd: Data, gammaGamma: Data, histories: Data[], horizon: number, step: number, discount: number): Clv[]
 
 export interface ErrorInfo {
   code?: string

@@ -178,6 +178,11 @@ module.exports = {
   gammaGammaFit: (histories) => call(native.gammaGammaFitJson, encode(histories, 'histories', 'histories')),
   gammaGammaPredict: (model, histories) =>
     call(native.gammaGammaPredictJson, encode(model, 'model', 'model'), encode(histories, 'histories', 'histories')),
+  predictAverageInterval: (transactions, asOf) =>
+    call(native.predictAverageIntervalJson, encode(transactions, 'transactions', 'transactions'), encodeDate(asOf, 'as_of')),
+  predictClv: (bgnbd, gammaGamma, histories, horizon, step, discount) =>
+    call(native.predictClvJson, encode(bgnbd, 'bgnbd', 'bgnbd'), encode(gammaGamma, 'gamma_gamma', 'gamma_gamma'),
+      encode(histories, 'histories', 'histories'), horizon, step, discount),
   PatronError,
   ValidationError,
   JsonError,

@@ -34,5 +34,22 @@ fn main() -> Result<(), patron::Error> {
     .predict(&histories)?;
     assert!(spend[0].expected_value > 0.0);
     // END predict
+
+    // START interval_clv
+    // The average-interval rule: past the mean gap between purchases, a customer is "at risk".
+    let as_of = NaiveDate::from_ymd_opt(1997, 12, 1).expect("a valid date");
+    let rule = predict::average_interval(&transactions, as_of)?;
+    assert_eq!(rule[0].average_interval_days, Some(106.5)); // gaps of 17 and 196 days
+    assert!(rule[0].at_risk);
+
+    // Lifetime value over a year in monthly steps, discounted 1% a month.
+    let value = GammaGamma {
+        p: 6.25,
+        q: 3.74,
+        gamma: 15.44,
+    };
+    let clv = predict::clv(&bgnbd, &value, &histories, 52.18, 4.348, 0.01)?;
+    assert!(clv[0].clv > clv[1].clv);
+    // END interval_clv
     Ok(())
 }

@@ -94,3 +94,42 @@ pub fn gamma_gamma_predict_json(model_text: String, histories: String) -> napi::
         .js_err()?;
     Ok(parse::to_json(&out))
 }
+
+/// The average-interval rule for every customer (`as_of` a JSON date string).
+#[napi]
+pub fn predict_average_interval_json(transactions: String, as_of: String) -> napi::Result<String> {
+    let transactions: Vec<Transaction> = list(&transactions, "transactions").js_err()?;
+    let as_of: patron::model::Date = serde_json::from_str(&as_of)
+        .map_err(|e| patron::Error::invalid("as_of", e.to_string()))
+        .js_err()?;
+    let out = predict::average_interval(&transactions, as_of.get())
+        .map_err(|e| e.within("transactions"))
+        .js_err()?;
+    Ok(parse::to_json(&out))
+}
+
+/// Customer lifetime value over `horizon` periods in steps of `step`, discounted per step.
+#[napi]
+pub fn predict_clv_json(
+    bgnbd: String,
+    gamma_gamma: String,
+    histories: String,
+    horizon: f64,
+    step: f64,
+    discount: f64,
+) -> napi::Result<String> {
+    let purchases = BgNbd::from_json(&bgnbd)
+        .map_err(|e| e.within("bgnbd"))
+        .js_err()?;
+    let value = GammaGamma::from_json(&gamma_gamma)
+        .map_err(|e| e.within("gamma_gamma"))
+        .js_err()?;
+    let histories: Vec<History> = list(&histories, "histories").js_err()?;
+    let out = predict::clv(&purchases, &value, &histories, horizon, step, discount)
+        .map_err(|e| match e.path() {
+            Some("horizon" | "step" | "discount") => e,
+            _ => e.within("histories"),
+        })
+        .js_err()?;
+    Ok(parse::to_json(&out))
+}

@@ -51,7 +51,9 @@ const objectOps = {
   bgnbd_predict: (v) => patron.bgnbdPredict(v.model, v.histories, v.t),
   bgnbd_expected_new: (v) => patron.bgnbdExpectedNew(v.model, v.t),
   gamma_gamma_fit: (v) => patron.gammaGammaFit(v.histories),
-  gamma_gamma_predict: (v) => patron.gammaGammaPredict(v.model, v.histories)
+  gamma_gamma_predict: (v) => patron.gammaGammaPredict(v.model, v.histories),
+  predict_average_interval: (v) => patron.predictAverageInterval(v.transactions, v.as_of),
+  predict_clv: (v) => patron.predictClv(v.bgnbd, v.gamma_gamma, v.histories, v.horizon, v.step, v.discount)
 }
 
 const validateOps = {
@@ -74,7 +76,8 @@ const textOps = {
   lifecycle_place: (text) => objectOps.lifecycle_place(JSON.parse(text)),
   lifecycle_moves: (text) => objectOps.lifecycle_moves(JSON.parse(text))
 }
-for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit', 'gamma_gamma_predict']) {
+for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit',
+  'gamma_gamma_predict', 'predict_average_interval', 'predict_clv']) {
   textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 

@@ -30,3 +30,12 @@ pub fn config<T: Model + Default>(data: Option<&Bound<'_, PyAny>>) -> patron::Re
     data.filter(|d| !d.is_none())
         .map_or_else(|| Ok(T::default()), |d| model(d, "config"))
 }
+
+/// Any serde value (a date, a time) read from a Python object.
+pub fn model_value<T: serde::de::DeserializeOwned>(
+    data: &Bound<'_, PyAny>,
+    name: &str,
+) -> patron::Result<T> {
+    let value = to_value(data).map_err(|e| e.into_core().within(name))?;
+    serde_json::from_value(value).map_err(|e| patron::Error::invalid(name, e.to_string()))
+}

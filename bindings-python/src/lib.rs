@@ -44,5 +44,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(predict::bgnbd_expected_new, m)?)?;
     m.add_function(wrap_pyfunction!(predict::gamma_gamma_fit, m)?)?;
     m.add_function(wrap_pyfunction!(predict::gamma_gamma_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(predict::predict_average_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(predict::predict_clv, m)?)?;
     Ok(())
 }

@@ -139,3 +139,44 @@ pub fn gamma_gamma_predict<'py>(
         .py_err(py)?;
     to_py(py, &out)
 }
+
+/// The average-interval rule for every customer: the mean gap between
+/// purchase days, the expected next order, and whether `as_of` is past it.
+#[pyfunction]
+pub fn predict_average_interval<'py>(
+    py: Python<'py>,
+    transactions: &Bound<'py, PyAny>,
+    as_of: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let transactions: Vec<Transaction> = list(transactions, "transactions").py_err(py)?;
+    let as_of: patron::model::Date = args::model_value(as_of, "as_of").py_err(py)?;
+    let out = predict::average_interval(&transactions, as_of.get())
+        .map_err(|e| e.within("transactions"))
+        .py_err(py)?;
+    to_py(py, &out)
+}
+
+/// Customer lifetime value over `horizon` periods in steps of `step`,
+/// discounted by `discount` per step.
+#[pyfunction]
+pub fn predict_clv<'py>(
+    py: Python<'py>,
+    bgnbd: &Bound<'py, PyAny>,
+    gamma_gamma: &Bound<'py, PyAny>,
+    histories: &Bound<'py, PyAny>,
+    horizon: f64,
+    step: f64,
+    discount: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let purchases: BgNbd = args::model(bgnbd, "bgnbd").py_err(py)?;
+    let value: GammaGamma = args::model(gamma_gamma, "gamma_gamma").py_err(py)?;
+    let histories: Vec<History> = list(histories, "histories").py_err(py)?;
+    let out = py
+        .detach(|| predict::clv(&purchases, &value, &histories, horizon, step, discount))
+        .map_err(|e| match e.path() {
+            Some("horizon" | "step" | "discount") => e,
+            _ => e.within("histories"),
+        })
+        .py_err(py)?;
+    to_py(py, &out)
+}

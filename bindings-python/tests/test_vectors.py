@@ -40,6 +40,10 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "bgnbd_expected_new": lambda v: patron.bgnbd_expected_new(v["model"], v["t"]),
     "gamma_gamma_fit": lambda v: patron.gamma_gamma_fit(v["histories"]),
     "gamma_gamma_predict": lambda v: patron.gamma_gamma_predict(v["model"], v["histories"]),
+    "predict_average_interval": lambda v: patron.predict_average_interval(v["transactions"], v["as_of"]),
+    "predict_clv": lambda v: patron.predict_clv(
+        v["bgnbd"], v["gamma_gamma"], v["histories"], v["horizon"], v["step"], v["discount"]
+    ),
 }
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
@@ -66,6 +70,8 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "bgnbd_expected_new",
             "gamma_gamma_fit",
             "gamma_gamma_predict",
+            "predict_average_interval",
+            "predict_clv",
         )
     },
 }

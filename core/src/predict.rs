@@ -233,6 +233,8 @@ pub struct Prediction {
     pub p_alive: f64,
     /// Expected purchases in the next `t` periods.
     pub expected_purchases: f64,
+    /// The churn-risk band of `p_alive` (high below 0.4, low from 0.7).
+    pub churn_risk: ChurnRisk,
 }
 
 impl BgNbd {
@@ -273,9 +275,11 @@ impl BgNbd {
         histories
             .iter()
             .map(|h| {
+                let p_alive = self.p_alive(h.frequency, h.recency, h.age);
                 Ok(Prediction {
                     contact_id: h.contact_id.clone(),
-                    p_alive: self.p_alive(h.frequency, h.recency, h.age),
+                    p_alive,
+                    churn_risk: churn_risk(p_alive, 0.4, 0.7),
                     expected_purchases: self.expected_purchases(
                         t,
                         h.frequency,
@@ -405,6 +409,164 @@ pub struct ValuePrediction {
     pub contact_id: Id,
     /// The expected value of an order.
     pub expected_value: f64,
+}
+
+/// The average-interval rule: a customer is "at risk" once the time since
+/// their last purchase passes the mean gap between their purchase days
+/// (gaps of 90, 60, 30 and 60 days average 60). The same mean gives the
+/// expected date of the next order, as retail CRMs show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntervalState {
+    /// The customer.
+    pub contact_id: Id,
+    /// Distinct purchase days up to `as_of`.
+    pub purchase_days: u32,
+    /// The last purchase day.
+    pub last_purchase: Date,
+    /// The mean gap between purchase days, in days; none with fewer than two purchase days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_interval_days: Option<f64>,
+    /// The expected next order (last purchase plus the mean gap, rounded to
+    /// the nearest day), the day the rule flips to "at risk" once it has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_order_expected: Option<Date>,
+    /// Whether `as_of` is past the expected next order.
+    pub at_risk: bool,
+}
+
+/// The average-interval rule for every customer with a purchase on or
+/// before `as_of` (later transactions are left out), in id order.
+pub fn average_interval(
+    transactions: &[Transaction],
+    as_of: NaiveDate,
+) -> Result<Vec<IntervalState>> {
+    let mut days: BTreeMap<&Id, Vec<NaiveDate>> = BTreeMap::new();
+    for (i, t) in transactions.iter().enumerate() {
+        if !t.amount.is_finite() || t.amount < 0.0 {
+            return Err(Error::invalid(
+                format!("[{i}].amount"),
+                format!("expected a finite non-negative amount, got {}", t.amount),
+            ));
+        }
+        if t.date.get() <= as_of {
+            days.entry(&t.contact_id).or_default().push(t.date.get());
+        }
+    }
+    Ok(days
+        .into_iter()
+        .map(|(id, mut dates)| {
+            dates.sort_unstable();
+            dates.dedup();
+            let first = dates[0];
+            let last = dates[dates.len() - 1];
+            let gaps = dates.len() - 1;
+            let average = (gaps > 0).then(|| (last - first).num_days() as f64 / gaps as f64);
+            let next = average.map(|a| last + chrono::Duration::days(a.round() as i64));
+            IntervalState {
+                contact_id: id.clone(),
+                purchase_days: dates.len() as u32,
+                last_purchase: Date::from_naive(last),
+                average_interval_days: average,
+                next_order_expected: next.map(Date::from_naive),
+                at_risk: next.is_some_and(|n| as_of > n),
+            }
+        })
+        .collect())
+}
+
+/// Churn-risk bands from the probability of being alive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChurnRisk {
+    /// P(alive) at or above the upper threshold.
+    Low,
+    /// Between the thresholds.
+    Medium,
+    /// Below the lower threshold.
+    High,
+}
+
+/// The band of `p_alive` for thresholds `low_below` < `high_below`
+/// (defaults 0.4 and 0.7: below 0.4 is high risk, from 0.7 low).
+pub fn churn_risk(p_alive: f64, high_below: f64, low_from: f64) -> ChurnRisk {
+    if p_alive < high_below {
+        ChurnRisk::High
+    } else if p_alive < low_from {
+        ChurnRisk::Medium
+    } else {
+        ChurnRisk::Low
+    }
+}
+
+/// Customer lifetime value: the expected purchases in each step of the
+/// horizon (from BG/NBD), times the expected order value (Gamma-Gamma),
+/// discounted per step: `sum_k (E[Y(k s)] - E[Y((k-1) s)]) * value / (1 + d)^k`
+/// for steps `k = 1..=ceil(horizon / s)`. Periods are those of the
+/// histories (weeks by default); e.g. a year in steps of a month is
+/// `horizon = 52.18`, `step = 4.348`, `discount` the monthly rate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Clv {
+    /// The customer.
+    pub contact_id: Id,
+    /// Expected purchases over the horizon (undiscounted).
+    pub expected_purchases: f64,
+    /// Expected order value.
+    pub expected_value: f64,
+    /// Discounted value over the horizon.
+    pub clv: f64,
+}
+
+/// CLV for every history; see [`Clv`].
+pub fn clv(
+    purchases: &BgNbd,
+    value: &GammaGamma,
+    histories: &[History],
+    horizon: f64,
+    step: f64,
+    discount: f64,
+) -> Result<Vec<Clv>> {
+    purchases.check()?;
+    value.check()?;
+    check_histories(histories)?;
+    if !(horizon.is_finite() && horizon > 0.0) {
+        return Err(Error::invalid(
+            "horizon",
+            format!("expected a positive horizon, got {horizon}"),
+        ));
+    }
+    if !(step.is_finite() && step > 0.0 && step <= horizon) {
+        return Err(Error::invalid(
+            "step",
+            format!("expected a step above 0 and at most the horizon, got {step}"),
+        ));
+    }
+    if !(discount.is_finite() && discount > -1.0) {
+        return Err(Error::invalid(
+            "discount",
+            format!("expected a rate above -1, got {discount}"),
+        ));
+    }
+    let steps = (horizon / step).ceil() as u32;
+    histories
+        .iter()
+        .map(|h| {
+            let order_value = value.expected_value(h.frequency, h.monetary);
+            let (mut total, mut before, mut discounted) = (0.0, 0.0, 0.0);
+            for k in 1..=steps {
+                let t = (f64::from(k) * step).min(horizon);
+                let after = purchases.expected_purchases(t, h.frequency, h.recency, h.age)?;
+                discounted += (after - before) * order_value / (1.0 + discount).powi(k as i32);
+                total = after;
+                before = after;
+            }
+            Ok(Clv {
+                contact_id: h.contact_id.clone(),
+                expected_purchases: total,
+                expected_value: order_value,
+                clv: discounted,
+            })
+        })
+        .collect()
 }
 
 fn check_histories(histories: &[History]) -> Result<()> {
@@ -607,5 +769,72 @@ mod tests {
         };
         let e = model.expected_purchases(39.0, 2, 30.43, 38.86).unwrap();
         assert!((e - 1.226).abs() < 0.0005, "{e}");
+    }
+}
+
+#[cfg(test)]
+mod interval_tests {
+    use super::*;
+
+    fn tx(day: &str) -> Transaction {
+        Transaction {
+            contact_id: Id::new("c").unwrap(),
+            date: Date::parse(day).unwrap(),
+            amount: 10.0,
+        }
+    }
+
+    #[test]
+    fn gaps_of_90_60_30_60_average_60() {
+        let t: Vec<Transaction> = [
+            "2024-01-01",
+            "2024-03-31",
+            "2024-05-30",
+            "2024-06-29",
+            "2024-08-28",
+        ]
+        .into_iter()
+        .map(tx)
+        .collect();
+        let on = |d: &str| {
+            average_interval(&t, Date::parse(d).unwrap().get())
+                .unwrap()
+                .remove(0)
+        };
+        let s = on("2024-10-27");
+        assert_eq!(s.average_interval_days, Some(60.0));
+        assert_eq!(s.next_order_expected.unwrap().to_string(), "2024-10-27");
+        assert!(!s.at_risk, "on the day itself the rule has not flipped");
+        assert!(on("2024-10-28").at_risk);
+    }
+
+    #[test]
+    fn clv_sums_discounted_steps() {
+        let bg = BgNbd {
+            r: 0.243,
+            alpha: 4.414,
+            a: 0.793,
+            b: 2.426,
+        };
+        let gg = GammaGamma {
+            p: 6.25,
+            q: 3.74,
+            gamma: 15.44,
+        };
+        let h = History {
+            contact_id: Id::new("c").unwrap(),
+            frequency: 2,
+            recency: 30.43,
+            age: 38.86,
+            monetary: 20.0,
+        };
+        let undiscounted = clv(&bg, &gg, std::slice::from_ref(&h), 39.0, 13.0, 0.0)
+            .unwrap()
+            .remove(0);
+        let expected = bg.expected_purchases(39.0, 2, 30.43, 38.86).unwrap();
+        assert!((undiscounted.expected_purchases - expected).abs() < 1e-12);
+        assert!((undiscounted.clv - expected * gg.expected_value(2, 20.0)).abs() < 1e-9);
+        let discounted = clv(&bg, &gg, &[h], 39.0, 13.0, 0.05).unwrap().remove(0);
+        assert!(discounted.clv < undiscounted.clv);
     }
 }

@@ -212,6 +212,33 @@ fn predict_op(op: &str, input: Input) -> Result<Value, Error> {
                 }
             }))
         }
+        "predict_average_interval" => {
+            let transactions: Vec<Transaction> =
+                parse::list_from_json(&v["transactions"].to_string())
+                    .map_err(|e| e.within("transactions"))?;
+            let as_of: patron::model::Date = serde_json::from_value(v["as_of"].clone())
+                .map_err(|e| Error::invalid("as_of", e.to_string()))?;
+            ok(predict::average_interval(&transactions, as_of.get())
+                .map_err(|e| e.within("transactions")))
+        }
+        "predict_clv" => {
+            let bg = BgNbd::from_value(v["bgnbd"].clone()).map_err(|e| e.within("bgnbd"))?;
+            let gg = GammaGamma::from_value(v["gamma_gamma"].clone())
+                .map_err(|e| e.within("gamma_gamma"))?;
+            let h = histories()?;
+            ok(predict::clv(
+                &bg,
+                &gg,
+                &h,
+                number("horizon"),
+                number("step"),
+                number("discount"),
+            )
+            .map_err(|e| match e.path() {
+                Some("horizon" | "step" | "discount") => e,
+                _ => e.within("histories"),
+            }))
+        }
         "bgnbd_expected_new" => {
             let model = BgNbd::from_value(v["model"].clone()).map_err(|e| e.within("model"))?;
             ok(model.expected_purchases_new(number("t")))
@@ -233,7 +260,9 @@ fn run(op: &str, input: Input) -> Result<Value, Error> {
         | "bgnbd_predict"
         | "bgnbd_expected_new"
         | "gamma_gamma_fit"
-        | "gamma_gamma_predict" => predict_op(op, input),
+        | "gamma_gamma_predict"
+        | "predict_average_interval"
+        | "predict_clv" => predict_op(op, input),
         "lifecycle_place" | "lifecycle_moves" => lifecycle_op(op, input),
         "rfm_scores" | "rfm_four_groups" => rfm_op(op, input),
         "parse_contact" => one::<Contact>(input),

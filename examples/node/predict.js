@@ -21,3 +21,14 @@ assert.ok(Math.abs(next39Weeks[0].expected_purchases - 1.226) < 0.001)
 const spend = patron.gammaGammaPredict({ p: 6.25, q: 3.74, gamma: 15.44 }, histories)
 assert.ok(spend[0].expected_value > 0)
 // END predict
+
+// START interval_clv
+// The average-interval rule: past the mean gap between purchases, a customer is "at risk".
+const rule = patron.predictAverageInterval(transactions, '1997-12-01')
+assert.equal(rule[0].average_interval_days, 106.5) // gaps of 17 and 196 days
+assert.ok(rule[0].at_risk)
+
+// Lifetime value over a year in monthly steps, discounted 1% a month.
+const clv = patron.predictClv(bgnbd, { p: 6.25, q: 3.74, gamma: 15.44 }, histories, 52.18, 4.348, 0.01)
+assert.ok(clv[0].clv > clv[1].clv)
+// END interval_clv

@@ -19,3 +19,13 @@ assert abs(next_39_weeks[0]["expected_purchases"] - 1.226) < 0.001
 spend = patron.gamma_gamma_predict({"p": 6.25, "q": 3.74, "gamma": 15.44}, histories)
 assert spend[0]["expected_value"] > 0
 # END predict
+
+# START interval_clv
+# The average-interval rule: past the mean gap between purchases, a customer is "at risk".
+rule = patron.predict_average_interval(transactions, "1997-12-01")
+assert rule[0].get("average_interval_days") == 106.5 and rule[0]["at_risk"]  # gaps of 17 and 196 days
+
+# Lifetime value over a year in monthly steps, discounted 1% a month.
+clv = patron.predict_clv(bgnbd, {"p": 6.25, "q": 3.74, "gamma": 15.44}, histories, 52.18, 4.348, 0.01)
+assert clv[0]["clv"] > clv[1]["clv"]
+# END interval_clv

@@ -12,7 +12,9 @@ from patron.types import (
     Event,
     FourGroupResult,
     GammaGammaFit,
+    Clv,
     History,
+    IntervalState,
     LifecycleMove,
     Placement,
     Prediction,
@@ -53,6 +55,8 @@ __all__ = [
     "bgnbd_expected_new",
     "gamma_gamma_fit",
     "gamma_gamma_predict",
+    "predict_average_interval",
+    "predict_clv",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -100,3 +104,7 @@ def bgnbd_predict(model: _Data, histories: Sequence[_Data], t: float) -> list[Pr
 def bgnbd_expected_new(model: _Data, t: float) -> float: ...
 def gamma_gamma_fit(histories: Sequence[_Data]) -> GammaGammaFit: ...
 def gamma_gamma_predict(model: _Data, histories: Sequence[_Data]) -> list[ValuePrediction]: ...
+def predict_average_interval(transactions: Sequence[_Data], as_of: date | str) -> list[IntervalState]: ...
+def predict_clv(
+    bgnbd: _Data, gamma_gamma: _Data, histories: Sequence[_Data], horizon: float, step: float, discount: float
+) -> list[Clv]: ...

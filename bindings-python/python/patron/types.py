@@ -408,8 +408,27 @@ class Prediction(TypedDict):
     contact_id: str
     p_alive: float
     expected_purchases: float
+    churn_risk: Literal["low", "medium", "high"]
 
 
 class ValuePrediction(TypedDict):
     contact_id: str
     expected_value: float
+
+
+class IntervalState(TypedDict):
+    """The average-interval rule for one customer."""
+
+    contact_id: str
+    purchase_days: int
+    last_purchase: date
+    average_interval_days: NotRequired[float]
+    next_order_expected: NotRequired[date]
+    at_risk: bool
+
+
+class Clv(TypedDict):
+    contact_id: str
+    expected_purchases: float
+    expected_value: float
+    clv: float

@@ -545,6 +545,11 @@ impl Date {
     pub fn get(self) -> NaiveDate {
         self.0
     }
+
+    /// Wraps a chrono date (any year: only parsing checks plausibility).
+    pub fn from_naive(date: NaiveDate) -> Self {
+        Date(date)
+    }
 }
 
 impl fmt::Display for Date {
