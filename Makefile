@@ -79,6 +79,8 @@ bench: ## Criterion benches of the core
 bench-python: python ## Python-side benches against the usual Python tools (installs pinned baselines)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r benches/python/requirements.txt
 	$(VPY) benches/python/parse_events.py
+	$(MAKE) --no-print-directory data
+	$(VPY) benches/python/fit_cdnow.py
 
 bench-node: node ## Node-side bench (the overhead of the Node boundary)
 	NODE_PATH=target/node_path node benches/node/parse_events.js

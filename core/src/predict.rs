@@ -138,6 +138,7 @@ impl BgNbd {
     /// Fits the model by maximum likelihood.
     pub fn fit(histories: &[History]) -> Result<(BgNbd, FitReport)> {
         check_histories(histories)?;
+        let data = Prepared::new(histories);
         let nll = |p: &[f64]| {
             let m = BgNbd {
                 r: p[0].exp(),
@@ -145,7 +146,7 @@ impl BgNbd {
                 a: p[2].exp(),
                 b: p[3].exp(),
             };
-            -m.log_likelihood(histories)
+            -m.log_likelihood_of(&data)
         };
         let (best, value, iterations) = minimize(nll, &[0.0, 0.0, 0.0, 0.0], "BG/NBD")?;
         let model = BgNbd {
@@ -165,23 +166,35 @@ impl BgNbd {
 
     /// The log-likelihood of the histories under these parameters.
     pub fn log_likelihood(&self, histories: &[History]) -> f64 {
+        self.log_likelihood_of(&Prepared::new(histories))
+    }
+
+    fn log_likelihood_of(&self, data: &Prepared) -> f64 {
         let BgNbd { r, alpha, a, b } = *self;
-        let shared = r * alpha.ln() + ln_gamma(a + b) - ln_gamma(r) - ln_gamma(b);
-        histories
-            .iter()
-            .map(|h| {
-                let x = f64::from(h.frequency);
-                let head = ln_gamma(r + x) + ln_gamma(b + x) - ln_gamma(a + b + x) + shared;
-                let stay = -(r + x) * (alpha + h.age).ln();
-                let tail = if h.frequency > 0 {
-                    let leave = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + h.recency).ln();
-                    log_add(stay, leave)
-                } else {
-                    stay
-                };
-                head + tail
-            })
-            .sum()
+        // The Gamma-function terms depend on x only: for integer x,
+        // lnΓ(r + x) - lnΓ(r) is the sum of ln(r + k) for k < x.
+        let mut heads = Vec::with_capacity(data.max_x as usize + 1);
+        let mut head = r * alpha.ln();
+        for k in 0..=data.max_x {
+            heads.push(head);
+            let k = f64::from(k);
+            head += (r + k).ln() + (b + k).ln() - (a + b + k).ln();
+        }
+        let (ln_a, mut total) = (a.ln(), 0.0);
+        for g in &data.groups {
+            let x = f64::from(g.frequency);
+            let stay = -(r + x) * (alpha + g.age).ln();
+            let tail = if g.frequency > 0 {
+                log_add(
+                    stay,
+                    ln_a - (b + x - 1.0).ln() - (r + x) * (alpha + g.recency).ln(),
+                )
+            } else {
+                stay
+            };
+            total += g.weight * (heads[g.frequency as usize] + tail);
+        }
+        total
     }
 
     /// The probability that a customer with this history is still active.
@@ -305,32 +318,29 @@ pub struct GammaGamma {
 }
 
 impl GammaGamma {
-    /// Fits the model on the customers with repeat purchases (others are skipped).
+    /// Fits the model on the customers with repeat purchases of some value.
+    /// Others are skipped: without repeats there is no order value to learn
+    /// from, and the model (Gamma-distributed values) cannot hold a value of 0.
     pub fn fit(histories: &[History]) -> Result<(GammaGamma, FitReport)> {
         check_histories(histories)?;
-        let repeat: Vec<&History> = histories.iter().filter(|h| h.frequency > 0).collect();
+        let repeat: Vec<&History> = histories
+            .iter()
+            .filter(|h| h.frequency > 0 && h.monetary > 0.0)
+            .collect();
         if repeat.is_empty() {
             return Err(Error::invalid(
                 "",
-                "Gamma-Gamma needs customers with repeat purchases; there are none",
+                "Gamma-Gamma needs customers with repeat purchases of some value; there are none",
             ));
         }
-        if let Some(h) = repeat.iter().find(|h| h.monetary <= 0.0) {
-            return Err(Error::invalid(
-                "",
-                format!(
-                    "customer `{}` has repeat purchases of no value",
-                    h.contact_id
-                ),
-            ));
-        }
+        let data = ValueData::new(&repeat);
         let nll = |v: &[f64]| {
             let m = GammaGamma {
                 p: v[0].exp(),
                 q: v[1].exp(),
                 gamma: v[2].exp(),
             };
-            -m.log_likelihood_of(&repeat)
+            -m.log_likelihood_of(&data)
         };
         let (best, value, iterations) = minimize(nll, &[0.0, 0.0, 0.0], "Gamma-Gamma")?;
         let model = GammaGamma {
@@ -347,19 +357,22 @@ impl GammaGamma {
         ))
     }
 
-    fn log_likelihood_of(&self, repeat: &[&History]) -> f64 {
+    fn log_likelihood_of(&self, data: &ValueData) -> f64 {
         let GammaGamma { p, q, gamma } = *self;
-        repeat
-            .iter()
-            .map(|h| {
-                let x = f64::from(h.frequency);
-                let m = h.monetary;
-                ln_gamma(p * x + q) - ln_gamma(q) + q * gamma.ln() - ln_gamma(p * x)
-                    + (p * x - 1.0) * m.ln()
-                    + p * x * x.ln()
-                    - (p * x + q) * (x * m + gamma).ln()
-            })
-            .sum()
+        // lnΓ(px + q) - lnΓ(px) depends on x only: once per distinct x.
+        let mut by_x = vec![f64::NAN; data.max_x as usize + 1];
+        let shared = q * gamma.ln() - ln_gamma(q);
+        let mut total = 0.0;
+        for c in &data.customers {
+            let px = p * c.x;
+            let head = &mut by_x[c.frequency as usize];
+            if head.is_nan() {
+                *head = ln_gamma(px + q) - ln_gamma(px) + shared;
+            }
+            total +=
+                *head + (px - 1.0) * c.ln_m + px * c.ln_x - (px + q) * (c.x * c.m + gamma).ln();
+        }
+        total
     }
 
     /// Checks that the parameters are positive and finite.
@@ -399,6 +412,84 @@ impl GammaGamma {
     pub fn expected_value(&self, frequency: u32, monetary: f64) -> f64 {
         let x = f64::from(frequency);
         (self.gamma + monetary * x) * self.p / (self.p * x + self.q - 1.0)
+    }
+}
+
+/// Histories prepared for the many likelihood evaluations of a fit:
+/// customers with the same (x, t_x, T) merged into one weighted group (most
+/// one-time buyers share a few first-purchase days).
+struct Prepared {
+    groups: Vec<Group>,
+    max_x: u32,
+}
+
+struct Group {
+    frequency: u32,
+    recency: f64,
+    age: f64,
+    weight: f64,
+}
+
+impl Prepared {
+    fn new(histories: &[History]) -> Self {
+        let mut keys: Vec<(u32, u64, u64)> = histories
+            .iter()
+            .map(|h| (h.frequency, h.recency.to_bits(), h.age.to_bits()))
+            .collect();
+        keys.sort_unstable();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut previous = None;
+        for key in keys {
+            if previous == Some(key) {
+                if let Some(last) = groups.last_mut() {
+                    last.weight += 1.0;
+                }
+            } else {
+                groups.push(Group {
+                    frequency: key.0,
+                    recency: f64::from_bits(key.1),
+                    age: f64::from_bits(key.2),
+                    weight: 1.0,
+                });
+                previous = Some(key);
+            }
+        }
+        let max_x = groups.iter().map(|g| g.frequency).max().unwrap_or(0);
+        Prepared { groups, max_x }
+    }
+}
+
+/// Repeat buyers prepared for Gamma-Gamma: logarithms taken once.
+struct ValueData {
+    customers: Vec<ValueCustomer>,
+    max_x: u32,
+}
+
+struct ValueCustomer {
+    frequency: u32,
+    x: f64,
+    m: f64,
+    ln_x: f64,
+    ln_m: f64,
+}
+
+impl ValueData {
+    fn new(repeat: &[&History]) -> Self {
+        let customers: Vec<ValueCustomer> = repeat
+            .iter()
+            .map(|h| {
+                let x = f64::from(h.frequency);
+                ValueCustomer {
+                    frequency: h.frequency,
+                    x,
+                    m: h.monetary,
+                    ln_x: x.ln(),
+                    ln_m: h.monetary.ln(),
+                }
+            })
+            .collect();
+        let max_x = customers.iter().map(|c| c.frequency).max().unwrap_or(0);
+        ValueData { customers, max_x }
     }
 }
 
