@@ -193,6 +193,12 @@ impl LifecycleConfig {
     /// Checks buckets and regions: ascending bounds, purchases from 1, every
     /// cell in a region, every region reachable.
     pub fn check(&self) -> Result<()> {
+        if self.purchases.len() > 100 || self.days.len() > 100 || self.regions.len() > 1000 {
+            return Err(Error::invalid(
+                "",
+                "expected at most 100 purchase buckets, 100 day buckets and 1000 regions",
+            ));
+        }
         if self.purchases.first() != Some(&1) || self.purchases.windows(2).any(|w| w[0] >= w[1]) {
             return Err(Error::invalid(
                 "purchases",

@@ -637,7 +637,14 @@ pub fn clv(
             format!("expected a rate above -1, got {discount}"),
         ));
     }
-    let steps = (horizon / step).ceil() as u32;
+    let steps = (horizon / step).ceil();
+    if steps > 10_000.0 {
+        return Err(Error::invalid(
+            "step",
+            format!("expected at most 10000 steps in the horizon, got {steps}"),
+        ));
+    }
+    let steps = steps as u32;
     histories
         .iter()
         .map(|h| {
@@ -660,11 +667,23 @@ pub fn clv(
         .collect()
 }
 
+/// Most repeat purchases one history may hold (the likelihoods keep a term per count).
+pub const MAX_FREQUENCY: u32 = 1_000_000;
+
 fn check_histories(histories: &[History]) -> Result<()> {
     if histories.is_empty() {
         return Err(Error::invalid("", "cannot fit a model to no customers"));
     }
     for (i, h) in histories.iter().enumerate() {
+        if h.frequency > MAX_FREQUENCY {
+            return Err(Error::invalid(
+                format!("[{i}].frequency"),
+                format!(
+                    "expected at most {MAX_FREQUENCY} repeat purchases, got {}",
+                    h.frequency
+                ),
+            ));
+        }
         let ok = h.recency.is_finite()
             && h.age.is_finite()
             && h.monetary.is_finite()
@@ -927,5 +946,39 @@ mod interval_tests {
         assert!((undiscounted.clv - expected * gg.expected_value(2, 20.0)).abs() < 1e-9);
         let discounted = clv(&bg, &gg, &[h], 39.0, 13.0, 0.05).unwrap().remove(0);
         assert!(discounted.clv < undiscounted.clv);
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn huge_inputs_are_refused_not_allocated() {
+        let h = History {
+            contact_id: Id::new("c").unwrap(),
+            frequency: u32::MAX,
+            recency: 1.0,
+            age: 2.0,
+            monetary: 1.0,
+        };
+        let e = BgNbd::fit(std::slice::from_ref(&h)).unwrap_err();
+        assert_eq!(e.path(), Some("[0].frequency"));
+        let bg = BgNbd {
+            r: 0.243,
+            alpha: 4.414,
+            a: 0.793,
+            b: 2.426,
+        };
+        let gg = GammaGamma {
+            p: 6.25,
+            q: 3.74,
+            gamma: 15.44,
+        };
+        let ok = History { frequency: 1, ..h };
+        assert_eq!(
+            clv(&bg, &gg, &[ok], 1e12, 1e-3, 0.0).unwrap_err().path(),
+            Some("step")
+        );
     }
 }
