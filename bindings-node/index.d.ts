@@ -248,10 +248,10 @@ export interface RfmScore {
 export interface FourGroupConfig { min_orders?: number, min_revenue?: number, window_days?: number }
 export interface FourGroupResult { contact_id: string, group: 'best' | 'losing' | 'subscribers' | 'others' }
 
-/** RFM scores of every customer who has bought, in input order. */
-export function rfmScores (customers: Data[], asOf: TimestampInput, config?: RfmConfig): RfmScore[]
+/** RFM scores of every customer who has bought, in input order. Bulk calls like this one run off the event loop and return Promises. */
+export function rfmScores (customers: Data[], asOf: TimestampInput, config?: RfmConfig): Promise<RfmScore[]>
 /** The four-group scheme (best, losing, subscribers, others), in input order. */
-export function rfmFourGroups (customers: Data[], asOf: TimestampInput, config?: FourGroupConfig): FourGroupResult[]
+export function rfmFourGroups (customers: Data[], asOf: TimestampInput, config?: FourGroupConfig): Promise<FourGroupResult[]>
 /** The default named-segment table, rules in order of precedence. */
 export function rfmDefaultSegments (): SegmentRule[]
 
@@ -263,9 +263,9 @@ export interface Placement extends LifecycleCell { contact_id: string }
 export interface LifecycleMove { contact_id: string, from: LifecycleCell | null, to: LifecycleCell | null }
 
 /** The lifecycle cell (purchases x days since the last purchase) and region of every buyer. */
-export function lifecyclePlace (customers: Data[], asOf: TimestampInput, config?: LifecycleConfig): Placement[]
+export function lifecyclePlace (customers: Data[], asOf: TimestampInput, config?: LifecycleConfig): Promise<Placement[]>
 /** Contacts whose lifecycle cell changed between two dates. */
-export function lifecycleMoves (before: Data[], beforeAt: TimestampInput, after: Data[], afterAt: TimestampInput, config?: LifecycleConfig): LifecycleMove[]
+export function lifecycleMoves (before: Data[], beforeAt: TimestampInput, after: Data[], afterAt: TimestampInput, config?: LifecycleConfig): Promise<LifecycleMove[]>
 
 /** One purchase, for predictHistories. */
 export interface Transaction { contact_id: string, date: string, amount: number }
@@ -287,22 +287,22 @@ export interface Clv { contact_id: string, expected_purchases: number, expected_
 export interface ValuePrediction { contact_id: string, expected_value: number }
 
 /** Per-customer histories from transactions up to `calibrationEnd`, in periods of `periodDays` days (7). */
-export function predictHistories (transactions: Data[], calibrationEnd: Date | string, periodDays?: number): History[]
+export function predictHistories (transactions: Data[], calibrationEnd: Date | string, periodDays?: number): Promise<History[]>
 /** Fits BG/NBD by maximum likelihood. */
-export function bgnbdFit (histories: Data[]): Fit<BgNbd>
+export function bgnbdFit (histories: Data[]): Promise<Fit<BgNbd>>
 /** P(alive) and expected purchases in the next `t` periods for each history. */
-export function bgnbdPredict (model: Data, histories: Data[], t: number): Prediction[]
+export function bgnbdPredict (model: Data, histories: Data[], t: number): Promise<Prediction[]>
 /** Expected purchases in the first `t` periods of a new customer. */
 export function bgnbdExpectedNew (model: Data, t: number): number
 /** Fits Gamma-Gamma on the histories with repeat purchases. */
-export function gammaGammaFit (histories: Data[]): Fit<GammaGamma>
+export function gammaGammaFit (histories: Data[]): Promise<Fit<GammaGamma>>
 /** The expected order value for each history. */
-export function gammaGammaPredict (model: Data, histories: Data[]): ValuePrediction[]
+export function gammaGammaPredict (model: Data, histories: Data[]): Promise<ValuePrediction[]>
 
 /** The average-interval rule: mean gap between purchase days, the expected next order, and whether `asOf` is past it. */
-export function predictAverageInterval (transactions: Data[], asOf: Date | string): IntervalState[]
+export function predictAverageInterval (transactions: Data[], asOf: Date | string): Promise<IntervalState[]>
 /** Customer lifetime value over `horizon` periods in steps of `step`, discounted by `discount` per step. */
-export function predictClv (bgnbd: Data, gammaGamma: Data, histories: Data[], horizon: number, step: number, discount: number): Clv[]
+export function predictClv (bgnbd: Data, gammaGamma: Data, histories: Data[], horizon: number, step: number, discount: number): Promise<Clv[]>
 
 export interface ErrorInfo {
   code?: string

@@ -136,6 +136,17 @@ function invoke (fn, ...args) {
 
 const call = (fn, ...args) => JSON.parse(invoke(fn, ...args))
 
+// Bulk calls: the native function returns a Promise of JSON text.
+async function callAsync (fn, ...args) {
+  let out
+  try {
+    out = await fn(...args)
+  } catch (err) {
+    throw decodeError(err)
+  }
+  return JSON.parse(out)
+}
+
 const fromObject = (fn, what) => (data) => call(fn, encode(data, what))
 const fromText = (fn) => (text) => call(fn, textOf(text))
 
@@ -159,29 +170,29 @@ module.exports = {
   parseConsentChangeJson: fromText(native.parseConsentChangeJson),
   applyConsent: (contact, change) =>
     call(native.applyConsentJson, encode(contact, 'contact', 'contact'), encode(change, 'change', 'change')),
-  rfmScores: (customers, asOf, config) =>
-    call(native.rfmScoresJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
-  rfmFourGroups: (customers, asOf, config) =>
-    call(native.rfmFourGroupsJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
+  rfmScores: async (customers, asOf, config) =>
+    callAsync(native.rfmScoresJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
+  rfmFourGroups: async (customers, asOf, config) =>
+    callAsync(native.rfmFourGroupsJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
   rfmDefaultSegments: () => JSON.parse(native.rfmDefaultSegmentsJson()),
-  lifecyclePlace: (customers, asOf, config) =>
-    call(native.lifecyclePlaceJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
-  lifecycleMoves: (before, beforeAt, after, afterAt, config) =>
-    call(native.lifecycleMovesJson, encode(before, 'before', 'before'), encodeTime(beforeAt, 'before_at'),
+  lifecyclePlace: async (customers, asOf, config) =>
+    callAsync(native.lifecyclePlaceJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
+  lifecycleMoves: async (before, beforeAt, after, afterAt, config) =>
+    callAsync(native.lifecycleMovesJson, encode(before, 'before', 'before'), encodeTime(beforeAt, 'before_at'),
       encode(after, 'after', 'after'), encodeTime(afterAt, 'after_at'), encode(config || {}, 'config', 'config')),
-  predictHistories: (transactions, calibrationEnd, periodDays = 7) =>
-    call(native.predictHistoriesJson, encode(transactions, 'transactions', 'transactions'), encodeDate(calibrationEnd, 'calibration_end'), periodDays),
-  bgnbdFit: (histories) => call(native.bgnbdFitJson, encode(histories, 'histories', 'histories')),
-  bgnbdPredict: (model, histories, t) =>
-    call(native.bgnbdPredictJson, encode(model, 'model', 'model'), encode(histories, 'histories', 'histories'), t),
+  predictHistories: async (transactions, calibrationEnd, periodDays = 7) =>
+    callAsync(native.predictHistoriesJson, encode(transactions, 'transactions', 'transactions'), encodeDate(calibrationEnd, 'calibration_end'), periodDays),
+  bgnbdFit: async (histories) => callAsync(native.bgnbdFitJson, encode(histories, 'histories', 'histories')),
+  bgnbdPredict: async (model, histories, t) =>
+    callAsync(native.bgnbdPredictJson, encode(model, 'model', 'model'), encode(histories, 'histories', 'histories'), t),
   bgnbdExpectedNew: (model, t) => invoke(native.bgnbdExpectedNewJson, encode(model, 'model', 'model'), t),
-  gammaGammaFit: (histories) => call(native.gammaGammaFitJson, encode(histories, 'histories', 'histories')),
-  gammaGammaPredict: (model, histories) =>
-    call(native.gammaGammaPredictJson, encode(model, 'model', 'model'), encode(histories, 'histories', 'histories')),
-  predictAverageInterval: (transactions, asOf) =>
-    call(native.predictAverageIntervalJson, encode(transactions, 'transactions', 'transactions'), encodeDate(asOf, 'as_of')),
-  predictClv: (bgnbd, gammaGamma, histories, horizon, step, discount) =>
-    call(native.predictClvJson, encode(bgnbd, 'bgnbd', 'bgnbd'), encode(gammaGamma, 'gamma_gamma', 'gamma_gamma'),
+  gammaGammaFit: async (histories) => callAsync(native.gammaGammaFitJson, encode(histories, 'histories', 'histories')),
+  gammaGammaPredict: async (model, histories) =>
+    callAsync(native.gammaGammaPredictJson, encode(model, 'model', 'model'), encode(histories, 'histories', 'histories')),
+  predictAverageInterval: async (transactions, asOf) =>
+    callAsync(native.predictAverageIntervalJson, encode(transactions, 'transactions', 'transactions'), encodeDate(asOf, 'as_of')),
+  predictClv: async (bgnbd, gammaGamma, histories, horizon, step, discount) =>
+    callAsync(native.predictClvJson, encode(bgnbd, 'bgnbd', 'bgnbd'), encode(gammaGamma, 'gamma_gamma', 'gamma_gamma'),
       encode(histories, 'histories', 'histories'), horizon, step, discount),
   PatronError,
   ValidationError,

@@ -11,6 +11,7 @@ mod lifecycle;
 mod model;
 mod predict;
 mod rfm;
+mod task;
 
 /// The version of the native addon, to check it matches the JavaScript wrapper.
 #[napi_derive::napi]

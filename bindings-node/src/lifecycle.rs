@@ -6,14 +6,11 @@ use patron::parse;
 
 use crate::args;
 use crate::error::IntoJsResult;
+use crate::task::{self, JsonTask};
+use napi::bindgen_prelude::AsyncTask;
 
 /// The lifecycle cell and region of every buyer, in input order.
-#[napi]
-pub fn lifecycle_place_json(
-    customers: String,
-    as_of: String,
-    config: String,
-) -> napi::Result<String> {
+fn lifecycle_place(customers: String, as_of: String, config: String) -> napi::Result<String> {
     let customers = args::customers(&customers, "customers").js_err()?;
     let as_of = args::timestamp(&as_of, "as_of").js_err()?;
     let config: LifecycleConfig = args::config(&config).js_err()?;
@@ -25,8 +22,7 @@ pub fn lifecycle_place_json(
 }
 
 /// Contacts whose lifecycle cell changed between two dates.
-#[napi]
-pub fn lifecycle_moves_json(
+fn lifecycle_moves(
     before: String,
     before_at: String,
     after: String,
@@ -41,4 +37,26 @@ pub fn lifecycle_moves_json(
     config.check().map_err(|e| e.within("config")).js_err()?;
     let moves = lifecycle::moves(&before, before_at, &after, after_at, &config).js_err()?;
     Ok(parse::to_json(&moves))
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn lifecycle_place_json(
+    customers: String,
+    as_of: String,
+    config: String,
+) -> AsyncTask<JsonTask> {
+    task::spawn(move || lifecycle_place(customers, as_of, config))
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn lifecycle_moves_json(
+    before: String,
+    before_at: String,
+    after: String,
+    after_at: String,
+    config: String,
+) -> AsyncTask<JsonTask> {
+    task::spawn(move || lifecycle_moves(before, before_at, after, after_at, config))
 }

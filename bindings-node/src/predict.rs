@@ -6,6 +6,8 @@ use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
 use serde_json::json;
 
 use crate::error::IntoJsResult;
+use crate::task::{self, JsonTask};
+use napi::bindgen_prelude::AsyncTask;
 
 fn list<T: Model>(text: &str, name: &str) -> patron::Result<Vec<T>> {
     parse::list_from_json(text).map_err(|e| e.within(name))
@@ -16,8 +18,7 @@ fn model<T: Model>(text: &str) -> patron::Result<T> {
 }
 
 /// Per-customer histories from transactions up to `calibration_end` (a JSON date string).
-#[napi]
-pub fn predict_histories_json(
+fn predict_histories(
     transactions: String,
     calibration_end: String,
     period_days: f64,
@@ -39,8 +40,7 @@ pub fn predict_histories_json(
 }
 
 /// Fits BG/NBD by maximum likelihood.
-#[napi]
-pub fn bgnbd_fit_json(histories: String) -> napi::Result<String> {
+fn bgnbd_fit(histories: String) -> napi::Result<String> {
     let histories: Vec<History> = list(&histories, "histories").js_err()?;
     let (model, report) = BgNbd::fit(&histories)
         .map_err(|e| e.within("histories"))
@@ -49,8 +49,7 @@ pub fn bgnbd_fit_json(histories: String) -> napi::Result<String> {
 }
 
 /// P(alive) and expected purchases in the next `t` periods for each history.
-#[napi]
-pub fn bgnbd_predict_json(model_text: String, histories: String, t: f64) -> napi::Result<String> {
+fn bgnbd_predict(model_text: String, histories: String, t: f64) -> napi::Result<String> {
     let m: BgNbd = model(&model_text).js_err()?;
     let histories: Vec<History> = list(&histories, "histories").js_err()?;
     let out = m
@@ -74,8 +73,7 @@ pub fn bgnbd_expected_new_json(model_text: String, t: f64) -> napi::Result<f64> 
 }
 
 /// Fits Gamma-Gamma on the histories with repeat purchases.
-#[napi]
-pub fn gamma_gamma_fit_json(histories: String) -> napi::Result<String> {
+fn gamma_gamma_fit(histories: String) -> napi::Result<String> {
     let histories: Vec<History> = list(&histories, "histories").js_err()?;
     let (model, report) = GammaGamma::fit(&histories)
         .map_err(|e| e.within("histories"))
@@ -84,8 +82,7 @@ pub fn gamma_gamma_fit_json(histories: String) -> napi::Result<String> {
 }
 
 /// The expected order value for each history.
-#[napi]
-pub fn gamma_gamma_predict_json(model_text: String, histories: String) -> napi::Result<String> {
+fn gamma_gamma_predict(model_text: String, histories: String) -> napi::Result<String> {
     let m: GammaGamma = model(&model_text).js_err()?;
     let histories: Vec<History> = list(&histories, "histories").js_err()?;
     let out = m
@@ -96,8 +93,7 @@ pub fn gamma_gamma_predict_json(model_text: String, histories: String) -> napi::
 }
 
 /// The average-interval rule for every customer (`as_of` a JSON date string).
-#[napi]
-pub fn predict_average_interval_json(transactions: String, as_of: String) -> napi::Result<String> {
+fn predict_average_interval(transactions: String, as_of: String) -> napi::Result<String> {
     let transactions: Vec<Transaction> = list(&transactions, "transactions").js_err()?;
     let as_of: patron::model::Date = serde_json::from_str(&as_of)
         .map_err(|e| patron::Error::invalid("as_of", e.to_string()))
@@ -109,8 +105,7 @@ pub fn predict_average_interval_json(transactions: String, as_of: String) -> nap
 }
 
 /// Customer lifetime value over `horizon` periods in steps of `step`, discounted per step.
-#[napi]
-pub fn predict_clv_json(
+fn predict_clv(
     bgnbd: String,
     gamma_gamma: String,
     histories: String,
@@ -132,4 +127,57 @@ pub fn predict_clv_json(
         })
         .js_err()?;
     Ok(parse::to_json(&out))
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn predict_histories_json(
+    transactions: String,
+    calibration_end: String,
+    period_days: f64,
+) -> AsyncTask<JsonTask> {
+    task::spawn(move || predict_histories(transactions, calibration_end, period_days))
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn bgnbd_fit_json(histories: String) -> AsyncTask<JsonTask> {
+    task::spawn(move || bgnbd_fit(histories))
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn bgnbd_predict_json(model_text: String, histories: String, t: f64) -> AsyncTask<JsonTask> {
+    task::spawn(move || bgnbd_predict(model_text, histories, t))
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn gamma_gamma_fit_json(histories: String) -> AsyncTask<JsonTask> {
+    task::spawn(move || gamma_gamma_fit(histories))
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn gamma_gamma_predict_json(model_text: String, histories: String) -> AsyncTask<JsonTask> {
+    task::spawn(move || gamma_gamma_predict(model_text, histories))
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn predict_average_interval_json(transactions: String, as_of: String) -> AsyncTask<JsonTask> {
+    task::spawn(move || predict_average_interval(transactions, as_of))
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn predict_clv_json(
+    bgnbd: String,
+    gamma_gamma: String,
+    histories: String,
+    horizon: f64,
+    step: f64,
+    discount: f64,
+) -> AsyncTask<JsonTask> {
+    task::spawn(move || predict_clv(bgnbd, gamma_gamma, histories, horizon, step, discount))
 }

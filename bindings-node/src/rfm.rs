@@ -7,10 +7,11 @@ use serde_json::json;
 
 use crate::args;
 use crate::error::IntoJsResult;
+use crate::task::{self, JsonTask};
+use napi::bindgen_prelude::AsyncTask;
 
 /// RFM scores of every customer who has bought, in input order.
-#[napi]
-pub fn rfm_scores_json(customers: String, as_of: String, config: String) -> napi::Result<String> {
+fn rfm_scores(customers: String, as_of: String, config: String) -> napi::Result<String> {
     let customers = args::customers(&customers, "customers").js_err()?;
     let as_of = args::timestamp(&as_of, "as_of").js_err()?;
     let config: RfmConfig = args::config(&config).js_err()?;
@@ -22,12 +23,7 @@ pub fn rfm_scores_json(customers: String, as_of: String, config: String) -> napi
 }
 
 /// The four-group scheme for every customer, in input order.
-#[napi]
-pub fn rfm_four_groups_json(
-    customers: String,
-    as_of: String,
-    config: String,
-) -> napi::Result<String> {
+fn rfm_four_groups(customers: String, as_of: String, config: String) -> napi::Result<String> {
     let customers = args::customers(&customers, "customers").js_err()?;
     let as_of = args::timestamp(&as_of, "as_of").js_err()?;
     let config: FourGroupConfig = args::config(&config).js_err()?;
@@ -47,4 +43,20 @@ pub fn rfm_four_groups_json(
 #[napi]
 pub fn rfm_default_segments_json() -> String {
     parse::to_json(&SegmentTable::default())
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn rfm_scores_json(customers: String, as_of: String, config: String) -> AsyncTask<JsonTask> {
+    task::spawn(move || rfm_scores(customers, as_of, config))
+}
+
+/// Runs off the JavaScript thread; see the function of the same name without `_json`.
+#[napi]
+pub fn rfm_four_groups_json(
+    customers: String,
+    as_of: String,
+    config: String,
+) -> AsyncTask<JsonTask> {
+    task::spawn(move || rfm_four_groups(customers, as_of, config))
 }

@@ -84,3 +84,15 @@ test('index.d.ts declares exactly the runtime exports', () => {
   }
   assert.deepEqual([...declared].sort(), Object.keys(patron).sort())
 })
+
+test('bulk calls return Promises and reject with PatronError', async () => {
+  const customers = [{ contact_id: 'a', last_order_at: '2024-06-25T10:00:00Z', orders: 2, revenue: 50 }]
+  const pending = patron.rfmScores(customers, '2024-07-01T00:00:00Z')
+  assert.ok(pending instanceof Promise)
+  assert.equal((await pending)[0].contact_id, 'a')
+  await assert.rejects(patron.rfmScores(customers, '2024-07-01T00:00:00Z', { bins: 11 }),
+    (e) => e instanceof patron.ValidationError && e.path === 'config.bins')
+  // Bad input that fails while encoding rejects too, instead of throwing.
+  await assert.rejects(patron.bgnbdFit([{ contact_id: 'a', frequency: NaN }]),
+    (e) => e instanceof patron.ValidationError && e.path === 'histories[0].frequency')
+})

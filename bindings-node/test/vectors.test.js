@@ -100,19 +100,19 @@ for (const file of fs.readdirSync(VECTORS).filter((f) => f.endsWith('.json')).so
   const doc = JSON.parse(fs.readFileSync(path.join(VECTORS, file), 'utf8'))
   assert.equal(doc.version, 1)
   for (const c of doc.cases) {
-    test(`${file} / ${c.name}`, () => {
+    test(`${file} / ${c.name}`, async () => {
       for (const [form, run] of runs(c)) {
         if ('output' in c && form === 'validate') {
           assert.equal(run(), undefined)
           continue
         }
         if ('output' in c) {
-          assert.deepStrictEqual(run(), c.output, `[${form}]`)
+          assert.deepStrictEqual(await run(), c.output, `[${form}]`)
           continue
         }
         const want = c.error
         let err = null
-        try { run() } catch (e) { err = e }
+        try { await run() } catch (e) { err = e }
         assert.ok(err instanceof patron.PatronError, `[${form}] expected a PatronError, got ${err}`)
         assert.equal(err.code, want.code, `[${form}] ${err.message}`)
         if ('path' in want) assert.equal(err.path, want.path, `[${form}] ${err.message}`)
