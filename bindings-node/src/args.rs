@@ -1,20 +1,24 @@
 //! Reading call arguments (JSON text): every error's path starts with the argument's name.
 
-use patron::model::Timestamp;
 use patron::parse::{self, Model};
-use patron::rfm::CustomerSummary;
+use serde::de::DeserializeOwned;
 
-/// A list of customer summaries.
-pub fn customers(text: &str, name: &str) -> patron::Result<Vec<CustomerSummary>> {
+/// One model value.
+pub fn model<T: Model>(text: &str, name: &str) -> patron::Result<T> {
+    T::from_json(text).map_err(|e| e.within(name))
+}
+
+/// A list of model values (customers, histories, transactions).
+pub fn list<T: Model>(text: &str, name: &str) -> patron::Result<Vec<T>> {
     parse::list_from_json(text).map_err(|e| e.within(name))
 }
 
-/// A time, as a JSON string.
-pub fn timestamp(text: &str, name: &str) -> patron::Result<Timestamp> {
+/// A plain value such as a time or a date, as a JSON string.
+pub fn value<T: DeserializeOwned>(text: &str, name: &str) -> patron::Result<T> {
     serde_json::from_str(text).map_err(|e| patron::Error::invalid(name, e.to_string()))
 }
 
 /// A configuration object.
 pub fn config<T: Model>(text: &str) -> patron::Result<T> {
-    T::from_json(text).map_err(|e| e.within("config"))
+    model(text, "config")
 }

@@ -11,8 +11,8 @@ use napi::bindgen_prelude::AsyncTask;
 
 /// The lifecycle cell and region of every buyer, in input order.
 fn lifecycle_place(customers: String, as_of: String, config: String) -> napi::Result<String> {
-    let customers = args::customers(&customers, "customers").js_err()?;
-    let as_of = args::timestamp(&as_of, "as_of").js_err()?;
+    let customers = args::list(&customers, "customers").js_err()?;
+    let as_of = args::value(&as_of, "as_of").js_err()?;
     let config: LifecycleConfig = args::config(&config).js_err()?;
     config.check().map_err(|e| e.within("config")).js_err()?;
     let places = lifecycle::place(&customers, as_of, &config)
@@ -29,10 +29,10 @@ fn lifecycle_moves(
     after_at: String,
     config: String,
 ) -> napi::Result<String> {
-    let before = args::customers(&before, "before").js_err()?;
-    let before_at = args::timestamp(&before_at, "before_at").js_err()?;
-    let after = args::customers(&after, "after").js_err()?;
-    let after_at = args::timestamp(&after_at, "after_at").js_err()?;
+    let before = args::list(&before, "before").js_err()?;
+    let before_at = args::value(&before_at, "before_at").js_err()?;
+    let after = args::list(&after, "after").js_err()?;
+    let after_at = args::value(&after_at, "after_at").js_err()?;
     let config: LifecycleConfig = args::config(&config).js_err()?;
     config.check().map_err(|e| e.within("config")).js_err()?;
     let moves = lifecycle::moves(&before, before_at, &after, after_at, &config).js_err()?;

@@ -5,17 +5,10 @@ use patron::parse::{self, Model};
 use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
 use serde_json::json;
 
+use crate::args;
 use crate::error::IntoJsResult;
 use crate::task::{self, JsonTask};
 use napi::bindgen_prelude::AsyncTask;
-
-fn list<T: Model>(text: &str, name: &str) -> patron::Result<Vec<T>> {
-    parse::list_from_json(text).map_err(|e| e.within(name))
-}
-
-fn model<T: Model>(text: &str) -> patron::Result<T> {
-    T::from_json(text).map_err(|e| e.within("model"))
-}
 
 /// Per-customer histories from transactions up to `calibration_end` (a JSON date string).
 fn predict_histories(
@@ -23,10 +16,8 @@ fn predict_histories(
     calibration_end: String,
     period_days: f64,
 ) -> napi::Result<String> {
-    let transactions: Vec<Transaction> = list(&transactions, "transactions").js_err()?;
-    let end = serde_json::from_str::<patron::model::Date>(&calibration_end)
-        .map_err(|e| patron::Error::invalid("calibration_end", e.to_string()))
-        .js_err()?;
+    let transactions: Vec<Transaction> = args::list(&transactions, "transactions").js_err()?;
+    let end: patron::model::Date = args::value(&calibration_end, "calibration_end").js_err()?;
     let histories = predict::summarize(&transactions, end.get(), period_days)
         .map_err(|e| {
             if e.path() == Some("period_days") {
@@ -41,7 +32,7 @@ fn predict_histories(
 
 /// Fits BG/NBD by maximum likelihood.
 fn bgnbd_fit(histories: String) -> napi::Result<String> {
-    let histories: Vec<History> = list(&histories, "histories").js_err()?;
+    let histories: Vec<History> = args::list(&histories, "histories").js_err()?;
     let (model, report) = BgNbd::fit(&histories)
         .map_err(|e| e.within("histories"))
         .js_err()?;
@@ -50,8 +41,8 @@ fn bgnbd_fit(histories: String) -> napi::Result<String> {
 
 /// P(alive) and expected purchases in the next `t` periods for each history.
 fn bgnbd_predict(model_text: String, histories: String, t: f64) -> napi::Result<String> {
-    let m: BgNbd = model(&model_text).js_err()?;
-    let histories: Vec<History> = list(&histories, "histories").js_err()?;
+    let m: BgNbd = args::model(&model_text, "model").js_err()?;
+    let histories: Vec<History> = args::list(&histories, "histories").js_err()?;
     let out = m
         .predict(&histories, t)
         .map_err(|e| {
@@ -68,13 +59,13 @@ fn bgnbd_predict(model_text: String, histories: String, t: f64) -> napi::Result<
 /// Expected purchases in the first `t` periods of a new customer.
 #[napi]
 pub fn bgnbd_expected_new_json(model_text: String, t: f64) -> napi::Result<f64> {
-    let m: BgNbd = model(&model_text).js_err()?;
+    let m: BgNbd = args::model(&model_text, "model").js_err()?;
     m.expected_purchases_new(t).js_err()
 }
 
 /// Fits Gamma-Gamma on the histories with repeat purchases.
 fn gamma_gamma_fit(histories: String) -> napi::Result<String> {
-    let histories: Vec<History> = list(&histories, "histories").js_err()?;
+    let histories: Vec<History> = args::list(&histories, "histories").js_err()?;
     let (model, report) = GammaGamma::fit(&histories)
         .map_err(|e| e.within("histories"))
         .js_err()?;
@@ -83,8 +74,8 @@ fn gamma_gamma_fit(histories: String) -> napi::Result<String> {
 
 /// The expected order value for each history.
 fn gamma_gamma_predict(model_text: String, histories: String) -> napi::Result<String> {
-    let m: GammaGamma = model(&model_text).js_err()?;
-    let histories: Vec<History> = list(&histories, "histories").js_err()?;
+    let m: GammaGamma = args::model(&model_text, "model").js_err()?;
+    let histories: Vec<History> = args::list(&histories, "histories").js_err()?;
     let out = m
         .predict(&histories)
         .map_err(|e| e.within("histories"))
@@ -94,10 +85,8 @@ fn gamma_gamma_predict(model_text: String, histories: String) -> napi::Result<St
 
 /// The average-interval rule for every customer (`as_of` a JSON date string).
 fn predict_average_interval(transactions: String, as_of: String) -> napi::Result<String> {
-    let transactions: Vec<Transaction> = list(&transactions, "transactions").js_err()?;
-    let as_of: patron::model::Date = serde_json::from_str(&as_of)
-        .map_err(|e| patron::Error::invalid("as_of", e.to_string()))
-        .js_err()?;
+    let transactions: Vec<Transaction> = args::list(&transactions, "transactions").js_err()?;
+    let as_of: patron::model::Date = args::value(&as_of, "as_of").js_err()?;
     let out = predict::average_interval(&transactions, as_of.get())
         .map_err(|e| e.within("transactions"))
         .js_err()?;
@@ -119,7 +108,7 @@ fn predict_clv(
     let value = GammaGamma::from_json(&gamma_gamma)
         .map_err(|e| e.within("gamma_gamma"))
         .js_err()?;
-    let histories: Vec<History> = list(&histories, "histories").js_err()?;
+    let histories: Vec<History> = args::list(&histories, "histories").js_err()?;
     let out = predict::clv(&purchases, &value, &histories, horizon, step, discount)
         .map_err(|e| match e.path() {
             Some("horizon" | "step" | "discount") => e,

@@ -12,8 +12,8 @@ use napi::bindgen_prelude::AsyncTask;
 
 /// RFM scores of every customer who has bought, in input order.
 fn rfm_scores(customers: String, as_of: String, config: String) -> napi::Result<String> {
-    let customers = args::customers(&customers, "customers").js_err()?;
-    let as_of = args::timestamp(&as_of, "as_of").js_err()?;
+    let customers = args::list(&customers, "customers").js_err()?;
+    let as_of = args::value(&as_of, "as_of").js_err()?;
     let config: RfmConfig = args::config(&config).js_err()?;
     config.check().map_err(|e| e.within("config")).js_err()?;
     let scores = rfm::score(&customers, as_of, &config)
@@ -24,8 +24,8 @@ fn rfm_scores(customers: String, as_of: String, config: String) -> napi::Result<
 
 /// The four-group scheme for every customer, in input order.
 fn rfm_four_groups(customers: String, as_of: String, config: String) -> napi::Result<String> {
-    let customers = args::customers(&customers, "customers").js_err()?;
-    let as_of = args::timestamp(&as_of, "as_of").js_err()?;
+    let customers = args::list(&customers, "customers").js_err()?;
+    let as_of = args::value(&as_of, "as_of").js_err()?;
     let config: FourGroupConfig = args::config(&config).js_err()?;
     config.check().map_err(|e| e.within("config")).js_err()?;
     let groups = rfm::four_groups(&customers, as_of, &config)

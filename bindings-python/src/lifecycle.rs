@@ -17,8 +17,8 @@ pub fn lifecycle_place<'py>(
     as_of: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let customers = args::customers(customers, "customers").py_err(py)?;
-    let as_of = args::timestamp(as_of, "as_of").py_err(py)?;
+    let customers = args::list(customers, "customers").py_err(py)?;
+    let as_of = args::value(as_of, "as_of").py_err(py)?;
     let config: LifecycleConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
     let places = lifecycle::place(&customers, as_of, &config)
@@ -39,10 +39,10 @@ pub fn lifecycle_moves<'py>(
     after_at: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let before = args::customers(before, "before").py_err(py)?;
-    let before_at = args::timestamp(before_at, "before_at").py_err(py)?;
-    let after = args::customers(after, "after").py_err(py)?;
-    let after_at = args::timestamp(after_at, "after_at").py_err(py)?;
+    let before = args::list(before, "before").py_err(py)?;
+    let before_at = args::value(before_at, "before_at").py_err(py)?;
+    let after = args::list(after, "after").py_err(py)?;
+    let after_at = args::value(after_at, "after_at").py_err(py)?;
     let config: LifecycleConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
     let moves = lifecycle::moves(&before, before_at, &after, after_at, &config).py_err(py)?;

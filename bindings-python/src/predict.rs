@@ -1,18 +1,12 @@
 //! Purchase predictions (BG/NBD, Gamma-Gamma) from Python.
 
-use patron::parse;
 use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
 use pyo3::prelude::*;
 use serde::Serialize;
 
 use crate::args;
-use crate::convert::{to_py, to_value};
+use crate::convert::to_py;
 use crate::error::IntoPyResult;
-
-fn list<T: parse::Model>(data: &Bound<'_, PyAny>, name: &str) -> patron::Result<Vec<T>> {
-    let value = to_value(data).map_err(|e| e.into_core().within(name))?;
-    parse::list_from_value(value).map_err(|e| e.within(name))
-}
 
 #[derive(Serialize)]
 struct Fit<M> {
@@ -31,14 +25,8 @@ pub fn predict_histories<'py>(
     calibration_end: &Bound<'py, PyAny>,
     period_days: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let transactions: Vec<Transaction> = list(transactions, "transactions").py_err(py)?;
-    let end: patron::model::Date = to_value(calibration_end)
-        .map_err(|e| e.into_core().within("calibration_end"))
-        .and_then(|v| {
-            serde_json::from_value(v)
-                .map_err(|e| patron::Error::invalid("calibration_end", e.to_string()))
-        })
-        .py_err(py)?;
+    let transactions: Vec<Transaction> = args::list(transactions, "transactions").py_err(py)?;
+    let end: patron::model::Date = args::value(calibration_end, "calibration_end").py_err(py)?;
     let histories = py
         .detach(|| predict::summarize(&transactions, end.get(), period_days))
         .map_err(|e| {
@@ -58,7 +46,7 @@ pub fn bgnbd_fit<'py>(
     py: Python<'py>,
     histories: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let histories: Vec<History> = list(histories, "histories").py_err(py)?;
+    let histories: Vec<History> = args::list(histories, "histories").py_err(py)?;
     let (model, report) = py
         .detach(|| BgNbd::fit(&histories))
         .map_err(|e| e.within("histories"))
@@ -82,7 +70,7 @@ pub fn bgnbd_predict<'py>(
     t: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let model: BgNbd = args::model(model, "model").py_err(py)?;
-    let histories: Vec<History> = list(histories, "histories").py_err(py)?;
+    let histories: Vec<History> = args::list(histories, "histories").py_err(py)?;
     let out = py
         .detach(|| model.predict(&histories, t))
         .map_err(|e| {
@@ -109,7 +97,7 @@ pub fn gamma_gamma_fit<'py>(
     py: Python<'py>,
     histories: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let histories: Vec<History> = list(histories, "histories").py_err(py)?;
+    let histories: Vec<History> = args::list(histories, "histories").py_err(py)?;
     let (model, report) = py
         .detach(|| GammaGamma::fit(&histories))
         .map_err(|e| e.within("histories"))
@@ -132,7 +120,7 @@ pub fn gamma_gamma_predict<'py>(
     histories: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let model: GammaGamma = args::model(model, "model").py_err(py)?;
-    let histories: Vec<History> = list(histories, "histories").py_err(py)?;
+    let histories: Vec<History> = args::list(histories, "histories").py_err(py)?;
     let out = model
         .predict(&histories)
         .map_err(|e| e.within("histories"))
@@ -148,8 +136,8 @@ pub fn predict_average_interval<'py>(
     transactions: &Bound<'py, PyAny>,
     as_of: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let transactions: Vec<Transaction> = list(transactions, "transactions").py_err(py)?;
-    let as_of: patron::model::Date = args::model_value(as_of, "as_of").py_err(py)?;
+    let transactions: Vec<Transaction> = args::list(transactions, "transactions").py_err(py)?;
+    let as_of: patron::model::Date = args::value(as_of, "as_of").py_err(py)?;
     let out = predict::average_interval(&transactions, as_of.get())
         .map_err(|e| e.within("transactions"))
         .py_err(py)?;
@@ -170,7 +158,7 @@ pub fn predict_clv<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let purchases: BgNbd = args::model(bgnbd, "bgnbd").py_err(py)?;
     let value: GammaGamma = args::model(gamma_gamma, "gamma_gamma").py_err(py)?;
-    let histories: Vec<History> = list(histories, "histories").py_err(py)?;
+    let histories: Vec<History> = args::list(histories, "histories").py_err(py)?;
     let out = py
         .detach(|| predict::clv(&purchases, &value, &histories, horizon, step, discount))
         .map_err(|e| match e.path() {

@@ -21,8 +21,8 @@ pub fn rfm_scores<'py>(
     as_of: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let customers = args::customers(customers, "customers").py_err(py)?;
-    let as_of = args::timestamp(as_of, "as_of").py_err(py)?;
+    let customers = args::list(customers, "customers").py_err(py)?;
+    let as_of = args::value(as_of, "as_of").py_err(py)?;
     let config: RfmConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
     let scores = py
@@ -48,8 +48,8 @@ pub fn rfm_four_groups<'py>(
     as_of: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let customers = args::customers(customers, "customers").py_err(py)?;
-    let as_of = args::timestamp(as_of, "as_of").py_err(py)?;
+    let customers = args::list(customers, "customers").py_err(py)?;
+    let as_of = args::value(as_of, "as_of").py_err(py)?;
     let config: FourGroupConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
     let groups = rfm::four_groups(&customers, as_of, &config)
