@@ -38,6 +38,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod parse;
 pub mod predict;
+pub mod profile;
 pub mod rfm;
 pub mod sample;
 mod suggest;

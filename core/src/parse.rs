@@ -32,6 +32,7 @@ use crate::model::{
     Catalog, Category, ConsentChange, Contact, Event, EventKind, Id, Product, Timestamp,
 };
 use crate::predict::{BgNbd, GammaGamma, History, Transaction};
+use crate::profile::Profile;
 use crate::rfm::{CustomerSummary, FourGroupConfig, RfmConfig};
 use crate::suggest::nearest;
 
@@ -149,6 +150,7 @@ derived_model! {
     History => |_| Ok(());
     BgNbd => |m| m.check();
     GammaGamma => |m| m.check();
+    Profile => Profile::normalize;
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {

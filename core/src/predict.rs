@@ -548,21 +548,42 @@ pub fn average_interval(
         .map(|(id, mut dates)| {
             dates.sort_unstable();
             dates.dedup();
-            let first = dates[0];
-            let last = dates[dates.len() - 1];
-            let gaps = dates.len() - 1;
-            let average = (gaps > 0).then(|| (last - first).num_days() as f64 / gaps as f64);
-            let next = average.map(|a| last + chrono::Duration::days(a.round() as i64));
+            let rule = interval_rule(&dates, as_of);
             IntervalState {
                 contact_id: id.clone(),
                 purchase_days: dates.len() as u32,
-                last_purchase: Date::from_naive(last),
-                average_interval_days: average,
-                next_order_expected: next.map(Date::from_naive),
-                at_risk: next.is_some_and(|n| as_of > n),
+                last_purchase: Date::from_naive(dates[dates.len() - 1]),
+                average_interval_days: rule.average_days,
+                next_order_expected: rule.next_expected.map(Date::from_naive),
+                at_risk: rule.at_risk,
             }
         })
         .collect())
+}
+
+/// The average-interval rule over sorted, distinct purchase days.
+pub(crate) struct IntervalRule {
+    pub average_days: Option<f64>,
+    pub next_expected: Option<NaiveDate>,
+    pub at_risk: bool,
+}
+
+pub(crate) fn interval_rule(days: &[NaiveDate], as_of: NaiveDate) -> IntervalRule {
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return IntervalRule {
+            average_days: None,
+            next_expected: None,
+            at_risk: false,
+        };
+    };
+    let gaps = days.len() - 1;
+    let average = (gaps > 0).then(|| (*last - *first).num_days() as f64 / gaps as f64);
+    let next = average.map(|a| *last + chrono::Duration::days(a.round() as i64));
+    IntervalRule {
+        average_days: average,
+        next_expected: next,
+        at_risk: next.is_some_and(|n| as_of > n),
+    }
 }
 
 /// Churn-risk bands from the probability of being alive.

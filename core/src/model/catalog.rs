@@ -142,6 +142,18 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// An index for lookups by id; build it once and reuse it across contacts.
+    pub fn index(&self) -> CatalogIndex<'_> {
+        CatalogIndex {
+            products: self.products.iter().map(|p| (p.id.as_str(), p)).collect(),
+            parents: self
+                .categories
+                .iter()
+                .map(|c| (c.id.as_str(), c.parent_id.as_ref()))
+                .collect(),
+        }
+    }
+
     pub(crate) fn normalize(&mut self) -> Result<()> {
         for (i, p) in self.products.iter_mut().enumerate() {
             p.normalize()
@@ -225,5 +237,39 @@ impl Catalog {
             }
         }
         Ok(())
+    }
+}
+
+/// Products and categories by id, for the many lookups of batch work.
+#[derive(Clone, Debug)]
+pub struct CatalogIndex<'a> {
+    products: HashMap<&'a str, &'a Product>,
+    parents: HashMap<&'a str, Option<&'a Id>>,
+}
+
+impl<'a> CatalogIndex<'a> {
+    /// The product with this id.
+    pub fn product(&self, id: &str) -> Option<&'a Product> {
+        self.products.get(id).copied()
+    }
+
+    /// Whether the category exists.
+    pub fn has_category(&self, id: &str) -> bool {
+        self.parents.contains_key(id)
+    }
+
+    /// The category's ancestors from its parent up to the root (empty for a
+    /// root or an unknown category). A catalog built in code without
+    /// [`crate::parse`] may hold a cycle: the walk stops after every category.
+    pub fn ancestors(&self, id: &str) -> Vec<&'a Id> {
+        let mut out = Vec::new();
+        let mut at = self.parents.get(id).copied().flatten();
+        while let Some(parent) = at
+            && out.len() < self.parents.len()
+        {
+            out.push(parent);
+            at = self.parents.get(parent.as_str()).copied().flatten();
+        }
+        out
     }
 }

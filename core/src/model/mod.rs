@@ -13,7 +13,7 @@ mod event;
 pub mod scalar;
 
 pub use attribute::{AttributeValue, Attributes};
-pub use catalog::{Catalog, Category, Product, ProductLinks};
+pub use catalog::{Catalog, CatalogIndex, Category, Product, ProductLinks};
 pub use consent::{ConsentAction, ConsentChange, ConsentRecord, ConsentStatus, Consents, Purpose};
 pub use contact::{Contact, Gender, Source};
 pub use event::{

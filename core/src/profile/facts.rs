@@ -1,0 +1,499 @@
+//! The facts rules read, derived from a profile at a moment `as_of`.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{PlacedOrder, Profile, Tally};
+use crate::error::{Error, Result};
+use crate::model::{CartLine, CatalogIndex, Currency, Date, Id, Money, Timestamp};
+use crate::rfm::CustomerSummary;
+
+/// What is known about a contact at `as_of`: the facts segments, triggers
+/// and messages read. Amounts are in `currency`; days are whole days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Facts {
+    /// The contact.
+    pub contact_id: Id,
+    /// The moment the facts describe.
+    pub as_of: Timestamp,
+    /// The first event of any kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen_at: Option<Timestamp>,
+    /// The contact's latest own action (see [`super::is_activity`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity_at: Option<Timestamp>,
+    /// Whole days since the latest action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_since_last_activity: Option<u64>,
+    /// Orders that count (not cancelled or returned).
+    pub orders: u64,
+    /// Orders whose latest status is `cancelled`.
+    pub cancelled_orders: u64,
+    /// Orders whose latest status is `returned`.
+    pub returned_orders: u64,
+    /// Total paid for the orders that count.
+    pub revenue: f64,
+    /// Currency of every amount; none before the first order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    /// Revenue per order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_order_value: Option<f64>,
+    /// The first order that counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_order_at: Option<Timestamp>,
+    /// The latest order that counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_order_at: Option<Timestamp>,
+    /// Whole days since the latest order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_since_last_order: Option<u64>,
+    /// Distinct days (UTC) with an order that counts.
+    pub purchase_days: u64,
+    /// Days between consecutive purchase days.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intervals_days: Vec<u64>,
+    /// The mean of `intervals_days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_interval_days: Option<f64>,
+    /// The last purchase day plus the mean interval: when the next order is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_order_expected: Option<Date>,
+    /// The average-interval rule: `as_of` is past the expected next order.
+    pub at_risk: bool,
+    /// Bought products, by product id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bought_products: BTreeMap<String, Bought>,
+    /// Bought categories (with their ancestors), by category id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bought_categories: BTreeMap<String, Bought>,
+    /// Bought brands (from the catalog), by brand.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bought_brands: BTreeMap<String, Bought>,
+    /// Viewed products, by product id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub viewed_products: BTreeMap<String, Tally>,
+    /// Viewed categories: category pages and the categories of viewed
+    /// products, with their ancestors.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub viewed_categories: BTreeMap<String, Tally>,
+    /// Brands of viewed products (from the catalog).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub viewed_brands: BTreeMap<String, Tally>,
+    /// Searches, by normalized query.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub searches: BTreeMap<String, Tally>,
+    /// The open cart: the latest cart, unless empty or followed by an order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cart: Option<CartFacts>,
+    /// Products on the wishlist, with the time each was added.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub wishlist: BTreeMap<String, Timestamp>,
+    /// Checkouts started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkouts: Option<Tally>,
+    /// Message engagement per channel.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub messages: BTreeMap<String, Engagement>,
+    /// Coupons redeemed, by code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub coupons: BTreeMap<String, Tally>,
+    /// Surveys answered, by survey id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub surveys: BTreeMap<String, Tally>,
+    /// Shop-defined events, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_events: BTreeMap<String, Tally>,
+}
+
+/// Purchases of one product, category or brand, in orders that count.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bought {
+    /// Orders that contain it.
+    pub orders: u64,
+    /// Units bought.
+    pub quantity: f64,
+    /// Spent on it (quantity times unit price, before order-level discounts).
+    pub spent: f64,
+    /// The first order with it.
+    pub first_at: Timestamp,
+    /// The latest order with it.
+    pub last_at: Timestamp,
+}
+
+/// The open cart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartFacts {
+    /// Its lines.
+    pub lines: Vec<CartLine>,
+    /// Sum of quantity times unit price.
+    pub value: f64,
+    /// Currency of the prices.
+    pub currency: Currency,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// Seconds since it last changed.
+    pub age_seconds: u64,
+}
+
+/// Engagement with the messages of one channel; each message counts once
+/// however often it was opened or clicked.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Engagement {
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages delivered.
+    pub delivered: u64,
+    /// Messages opened.
+    pub opened: u64,
+    /// Messages clicked.
+    pub clicked: u64,
+    /// Messages unsubscribed through.
+    pub unsubscribed: u64,
+    /// Messages bounced.
+    pub bounced: u64,
+    /// Messages marked as spam.
+    pub complained: u64,
+    /// The latest send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sent_at: Option<Timestamp>,
+    /// The latest open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_opened_at: Option<Timestamp>,
+    /// The latest click.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_clicked_at: Option<Timestamp>,
+}
+
+fn latest(slot: &mut Option<Timestamp>, at: Option<Timestamp>) {
+    if let Some(at) = at {
+        *slot = Some(slot.map_or(at, |t| t.max(at)));
+    }
+}
+
+fn whole_days(from: Timestamp, to: Timestamp) -> u64 {
+    u64::try_from((to.get() - from.get()).num_days()).unwrap_or(0)
+}
+
+/// The one currency of the orders that count; an error names two orders
+/// that differ, since their amounts cannot be summed.
+pub(crate) fn single_currency(profile: &Profile) -> Result<Option<Currency>> {
+    let mut first: Option<&PlacedOrder> = None;
+    for order in profile.purchases() {
+        match first {
+            None => first = Some(order),
+            Some(f) if f.currency != order.currency => {
+                return Err(Error::invalid(
+                    "orders",
+                    format!(
+                        "contact `{}` has orders in {} (`{}`) and {} (`{}`); amounts in different \
+                         currencies cannot be summed: convert them to one currency first",
+                        profile.contact_id, f.currency, f.event_id, order.currency, order.event_id
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(first.map(|o| o.currency))
+}
+
+impl Profile {
+    /// The facts at `as_of`. With a catalog, categories include their
+    /// ancestors and brands are known; without one, only the categories the
+    /// events name. Refused when an event is later than `as_of` (facts of a
+    /// moment cannot see its future) or orders mix currencies.
+    pub fn facts(&self, as_of: Timestamp, catalog: Option<&CatalogIndex<'_>>) -> Result<Facts> {
+        if let Some(events) = &self.events
+            && events.last_at > as_of
+        {
+            return Err(Error::invalid(
+                "events.last_at",
+                format!(
+                    "contact `{}` has an event at {}, after as_of {}; facts cannot see the future",
+                    self.contact_id, events.last_at, as_of
+                ),
+            ));
+        }
+        let currency = single_currency(self)?;
+        let mut facts = Facts {
+            contact_id: self.contact_id.clone(),
+            as_of,
+            first_seen_at: self.events.map(|t| t.first_at),
+            last_activity_at: self.activity.map(|t| t.last_at),
+            days_since_last_activity: self.activity.map(|t| whole_days(t.last_at, as_of)),
+            orders: 0,
+            cancelled_orders: 0,
+            returned_orders: 0,
+            revenue: 0.0,
+            currency,
+            average_order_value: None,
+            first_order_at: None,
+            last_order_at: None,
+            days_since_last_order: None,
+            purchase_days: 0,
+            intervals_days: Vec::new(),
+            average_interval_days: None,
+            next_order_expected: None,
+            at_risk: false,
+            bought_products: BTreeMap::new(),
+            bought_categories: BTreeMap::new(),
+            bought_brands: BTreeMap::new(),
+            viewed_products: BTreeMap::new(),
+            viewed_categories: BTreeMap::new(),
+            viewed_brands: BTreeMap::new(),
+            searches: keyed(&self.searches),
+            cart: None,
+            wishlist: BTreeMap::new(),
+            checkouts: self.checkouts,
+            messages: BTreeMap::new(),
+            coupons: keyed(&self.coupons),
+            surveys: keyed(&self.surveys),
+            custom_events: keyed(&self.custom),
+        };
+        self.fold_orders(&mut facts, catalog);
+        self.fold_views(&mut facts, catalog);
+        self.fold_cart_and_wishlist(&mut facts);
+        self.fold_messages(&mut facts);
+        Ok(facts)
+    }
+
+    fn fold_orders(&self, facts: &mut Facts, catalog: Option<&CatalogIndex<'_>>) {
+        use crate::model::OrderStatus::{Cancelled, Returned};
+        for order in self.orders.values() {
+            match (
+                order.placed.is_some(),
+                order.status.as_ref().map(|s| s.status),
+            ) {
+                (true, Some(Cancelled)) => facts.cancelled_orders += 1,
+                (true, Some(Returned)) => facts.returned_orders += 1,
+                _ => {}
+            }
+        }
+        let mut days: Vec<NaiveDate> = Vec::new();
+        for order in self.purchases() {
+            facts.orders += 1;
+            facts.revenue += order.total.get();
+            facts.first_order_at.get_or_insert(order.at);
+            facts.last_order_at = Some(order.at);
+            days.push(order.at.get().date_naive());
+            // Each product, category and brand counts once per order.
+            let mut products: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+            let mut categories: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+            let mut brands: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+            for line in &order.lines {
+                let units = line.quantity.get();
+                let spent = units * line.unit_price.get();
+                let credit = |map: &mut BTreeMap<String, (f64, f64)>, key: &str| {
+                    let slot = map.entry(key.to_owned()).or_default();
+                    slot.0 += units;
+                    slot.1 += spent;
+                };
+                credit(&mut products, line.product_id.as_str());
+                let product = catalog.and_then(|c| c.product(line.product_id.as_str()));
+                for category in categories_of(product, line.category_id.iter(), catalog) {
+                    credit(&mut categories, &category);
+                }
+                if let Some(brand) = product.and_then(|p| p.brand.as_ref()) {
+                    credit(&mut brands, brand.as_str());
+                }
+            }
+            for (map, target) in [
+                (products, &mut facts.bought_products),
+                (categories, &mut facts.bought_categories),
+                (brands, &mut facts.bought_brands),
+            ] {
+                for (key, (quantity, spent)) in map {
+                    target
+                        .entry(key)
+                        .and_modify(|b| {
+                            b.orders += 1;
+                            b.quantity += quantity;
+                            b.spent += spent;
+                            b.last_at = order.at;
+                        })
+                        .or_insert(Bought {
+                            orders: 1,
+                            quantity,
+                            spent,
+                            first_at: order.at,
+                            last_at: order.at,
+                        });
+                }
+            }
+        }
+        if facts.orders > 0 {
+            facts.average_order_value = Some(facts.revenue / facts.orders as f64);
+            facts.days_since_last_order = facts.last_order_at.map(|t| whole_days(t, facts.as_of));
+        }
+        days.dedup();
+        facts.purchase_days = days.len() as u64;
+        facts.intervals_days = days
+            .windows(2)
+            .map(|w| u64::try_from((w[1] - w[0]).num_days()).unwrap_or(0))
+            .collect();
+        let rule = crate::predict::interval_rule(&days, facts.as_of.get().date_naive());
+        facts.average_interval_days = rule.average_days;
+        facts.next_order_expected = rule.next_expected.map(Date::from_naive);
+        facts.at_risk = rule.at_risk;
+    }
+
+    fn fold_views(&self, facts: &mut Facts, catalog: Option<&CatalogIndex<'_>>) {
+        for (id, views) in &self.product_views {
+            let tally = Tally {
+                count: views.count,
+                first_at: views.first_at,
+                last_at: views.last_at,
+            };
+            facts.viewed_products.insert(id.to_string(), tally);
+            let product = catalog.and_then(|c| c.product(id.as_str()));
+            for category in categories_of(product, views.categories.iter(), catalog) {
+                merge_into(&mut facts.viewed_categories, category, tally);
+            }
+            if let Some(brand) = product.and_then(|p| p.brand.as_ref()) {
+                merge_into(&mut facts.viewed_brands, brand.to_string(), tally);
+            }
+        }
+        for (id, tally) in &self.category_views {
+            merge_into(&mut facts.viewed_categories, id.to_string(), *tally);
+            if let Some(c) = catalog {
+                for ancestor in c.ancestors(id.as_str()) {
+                    merge_into(&mut facts.viewed_categories, ancestor.to_string(), *tally);
+                }
+            }
+        }
+    }
+
+    fn fold_cart_and_wishlist(&self, facts: &mut Facts) {
+        if let Some(cart) = &self.cart {
+            // An order placed at or after the cart's last change checked it out.
+            let checked_out = self
+                .orders
+                .values()
+                .filter_map(|o| o.placed.as_ref())
+                .any(|o| o.at >= cart.at);
+            if !cart.lines.is_empty() && !checked_out {
+                facts.cart = Some(CartFacts {
+                    lines: cart.lines.clone(),
+                    value: cart
+                        .lines
+                        .iter()
+                        .map(|l| l.quantity.get() * l.unit_price.get())
+                        .sum(),
+                    currency: cart.currency,
+                    updated_at: cart.at,
+                    age_seconds: u64::try_from((facts.as_of.get() - cart.at.get()).num_seconds())
+                        .unwrap_or(0),
+                });
+            }
+        }
+        facts.wishlist = self
+            .wishlist
+            .iter()
+            .filter(|(_, w)| w.listed)
+            .map(|(id, w)| (id.to_string(), w.at))
+            .collect();
+    }
+
+    fn fold_messages(&self, facts: &mut Facts) {
+        for m in self.messages.values() {
+            let e = facts.messages.entry(m.channel.to_string()).or_default();
+            let count = |at: Option<Timestamp>| u64::from(at.is_some());
+            e.sent += count(m.sent_at);
+            e.delivered += count(m.delivered_at);
+            e.opened += u64::from(m.opens.is_some());
+            e.clicked += u64::from(m.clicks.is_some());
+            e.unsubscribed += count(m.unsubscribed_at);
+            e.bounced += count(m.bounced_at);
+            e.complained += count(m.complained_at);
+            latest(&mut e.last_sent_at, m.sent_at);
+            latest(&mut e.last_opened_at, m.opens.map(|t| t.last_at));
+            latest(&mut e.last_clicked_at, m.clicks.map(|t| t.last_at));
+        }
+    }
+}
+
+/// A product's categories: its catalog path (root to leaf) when the catalog
+/// knows it, else the categories events named, with their ancestors.
+fn categories_of<'a>(
+    product: Option<&crate::model::Product>,
+    named: impl Iterator<Item = &'a Id>,
+    catalog: Option<&CatalogIndex<'_>>,
+) -> Vec<String> {
+    let mut out: Vec<String> = match product {
+        Some(p) if !p.category_path.is_empty() => {
+            p.category_path.iter().map(|c| c.to_string()).collect()
+        }
+        _ => {
+            let mut out = Vec::new();
+            for id in named {
+                out.push(id.to_string());
+                if let Some(c) = catalog {
+                    out.extend(c.ancestors(id.as_str()).into_iter().map(|a| a.to_string()));
+                }
+            }
+            out
+        }
+    };
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn merge_into(map: &mut BTreeMap<String, Tally>, key: String, tally: Tally) {
+    map.entry(key)
+        .and_modify(|t| t.merge(tally))
+        .or_insert(tally);
+}
+
+fn keyed<K: ToString>(map: &BTreeMap<K, Tally>) -> BTreeMap<String, Tally> {
+    map.iter().map(|(k, t)| (k.to_string(), *t)).collect()
+}
+
+impl Facts {
+    /// What RFM and the lifecycle grid read.
+    pub fn summary(&self) -> Result<CustomerSummary> {
+        Ok(CustomerSummary {
+            contact_id: self.contact_id.clone(),
+            last_order_at: self.last_order_at,
+            orders: self.orders,
+            purchase_days: Some(self.purchase_days),
+            revenue: Money::new(self.revenue).map_err(|e| e.within("revenue"))?,
+            currency: self.currency,
+        })
+    }
+}
+
+/// The facts of every profile at `as_of`, in input order, in parallel; an
+/// error's path starts with the profile's index.
+pub fn facts_all(
+    profiles: &[Profile],
+    as_of: Timestamp,
+    catalog: Option<&CatalogIndex<'_>>,
+) -> Result<Vec<Facts>> {
+    let all: Vec<Result<Facts>> = profiles
+        .par_iter()
+        .map(|p| p.facts(as_of, catalog))
+        .collect();
+    all.into_iter()
+        .enumerate()
+        .map(|(i, r)| r.map_err(|e| e.within(&format!("[{i}]"))))
+        .collect()
+}
+
+/// What RFM and the lifecycle grid read, for every profile at `as_of`, in
+/// input order; see [`Facts::summary`].
+pub fn summaries(profiles: &[Profile], as_of: Timestamp) -> Result<Vec<CustomerSummary>> {
+    facts_all(profiles, as_of, None)?
+        .iter()
+        .enumerate()
+        .map(|(i, f)| f.summary().map_err(|e| e.within(&format!("[{i}]"))))
+        .collect()
+}
