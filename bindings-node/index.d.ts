@@ -304,6 +304,111 @@ export function predictAverageInterval (transactions: Data[], asOf: Date | strin
 /** Customer lifetime value over `horizon` periods in steps of `step`, discounted by `discount` per step. */
 export function predictClv (bgnbd: Data, gammaGamma: Data, histories: Data[], horizon: number, step: number, discount: number): Promise<Clv[]>
 
+/** How often something happened, and when first and last. */
+export interface Tally { count: number, first_at: Timestamp, last_at: Timestamp }
+export interface PlacedOrder {
+  event_id: string
+  at: Timestamp
+  lines: OrderLine[]
+  total: number
+  currency: string
+  coupon?: string
+}
+export interface OrderRecord {
+  placed?: PlacedOrder
+  status?: { status: 'paid' | 'shipped' | 'delivered' | 'cancelled' | 'returned', at: Timestamp, event_id: string }
+}
+export interface MessageRecord {
+  channel: string
+  campaign_id?: string
+  sent_at?: Timestamp
+  delivered_at?: Timestamp
+  opens?: Tally
+  clicks?: Tally
+  unsubscribed_at?: Timestamp
+  bounced_at?: Timestamp
+  complained_at?: Timestamp
+}
+/** What patron remembers about one contact; store it whole (docs/profile.md). */
+export interface Profile {
+  version: number
+  contact_id: string
+  events?: Tally
+  activity?: Tally
+  orders?: Record<string, OrderRecord>
+  product_views?: Record<string, Tally & { categories?: string[] }>
+  category_views?: Record<string, Tally>
+  searches?: Record<string, Tally>
+  cart?: { event_id: string, at: Timestamp, lines?: CartLine[], currency: string }
+  checkouts?: Tally
+  wishlist?: Record<string, { listed: boolean, at: Timestamp, event_id: string }>
+  messages?: Record<string, MessageRecord>
+  coupons?: Record<string, Tally>
+  surveys?: Record<string, Tally>
+  custom?: Record<string, Tally>
+  seen?: string
+}
+export interface Bought { orders: number, quantity: number, spent: number, first_at: Timestamp, last_at: Timestamp }
+export interface Engagement {
+  sent: number
+  delivered: number
+  opened: number
+  clicked: number
+  unsubscribed: number
+  bounced: number
+  complained: number
+  last_sent_at?: Timestamp
+  last_opened_at?: Timestamp
+  last_clicked_at?: Timestamp
+}
+/** What is known about a contact at `as_of`: the facts rules read. */
+export interface Facts {
+  contact_id: string
+  as_of: Timestamp
+  first_seen_at?: Timestamp
+  last_activity_at?: Timestamp
+  days_since_last_activity?: number
+  orders: number
+  cancelled_orders: number
+  returned_orders: number
+  revenue: number
+  currency?: string
+  average_order_value?: number
+  first_order_at?: Timestamp
+  last_order_at?: Timestamp
+  days_since_last_order?: number
+  purchase_days: number
+  intervals_days?: number[]
+  average_interval_days?: number
+  next_order_expected?: string
+  at_risk: boolean
+  bought_products?: Record<string, Bought>
+  bought_categories?: Record<string, Bought>
+  bought_brands?: Record<string, Bought>
+  viewed_products?: Record<string, Tally>
+  viewed_categories?: Record<string, Tally>
+  viewed_brands?: Record<string, Tally>
+  searches?: Record<string, Tally>
+  cart?: { lines: CartLine[], value: number, currency: string, updated_at: Timestamp, age_seconds: number }
+  wishlist?: Record<string, Timestamp>
+  checkouts?: Tally
+  messages?: Record<string, Engagement>
+  coupons?: Record<string, Tally>
+  surveys?: Record<string, Tally>
+  custom_events?: Record<string, Tally>
+}
+
+/** The profile of every contact in an event log, in contact id order; visitors' and catalog events are skipped. */
+export function buildProfiles (events: Data[]): Promise<Profile[]>
+/** Folds one event into a profile (`null` starts the event's contact's profile); `applied` is false for an event id seen before. */
+export function applyEvent (profile: Data | null, event: Data): { profile: Profile, applied: boolean }
+/** The facts of every profile at `asOf`; with a catalog, categories include ancestors and brands are known. */
+export function profileFacts (profiles: Data[], asOf: TimestampInput, catalog?: Data | null): Promise<Facts[]>
+/** What RFM and the lifecycle grid read, for every profile at `asOf`. */
+export function customerSummaries (profiles: Data[], asOf: TimestampInput): Promise<CustomerSummary[]>
+/** The purchases of every profile as transactions for predictHistories. */
+export function profileTransactions (profiles: Data[]): Promise<Transaction[]>
+
 export interface ErrorInfo {
   code?: string
   path?: string | null

@@ -194,6 +194,15 @@ module.exports = {
   predictClv: async (bgnbd, gammaGamma, histories, horizon, step, discount) =>
     callAsync(native.predictClvJson, encode(bgnbd, 'bgnbd', 'bgnbd'), encode(gammaGamma, 'gamma_gamma', 'gamma_gamma'),
       encode(histories, 'histories', 'histories'), horizon, step, discount),
+  buildProfiles: async (events) => callAsync(native.buildProfilesJson, encode(events, 'events', 'events')),
+  applyEvent: (profile, event) =>
+    call(native.applyEventJson, profile == null ? 'null' : encode(profile, 'profile', 'profile'), encode(event, 'event', 'event')),
+  profileFacts: async (profiles, asOf, catalog) =>
+    callAsync(native.profileFactsJson, encode(profiles, 'profiles', 'profiles'), encodeTime(asOf, 'as_of'),
+      catalog == null ? 'null' : encode(catalog, 'catalog', 'catalog')),
+  customerSummaries: async (profiles, asOf) =>
+    callAsync(native.customerSummariesJson, encode(profiles, 'profiles', 'profiles'), encodeTime(asOf, 'as_of')),
+  profileTransactions: async (profiles) => callAsync(native.profileTransactionsJson, encode(profiles, 'profiles', 'profiles')),
   PatronError,
   ValidationError,
   JsonError,

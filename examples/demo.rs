@@ -18,54 +18,83 @@ fn load(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// RFM and the four groups of the sample shop, as of its last event. The
-/// summaries come from the events here; the profile module will produce them.
-fn print_rfm(contacts: &[Contact], events: &[Event]) -> Result<(), patron::Error> {
-    use patron::model::{Money, Timestamp};
-    use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
-    use std::collections::{BTreeSet, HashSet};
+/// Profiles of every contact, folded from the events: what rules read.
+fn print_profiles(
+    contacts: &[Contact],
+    catalog: &Catalog,
+    events: &[Event],
+    as_of: patron::model::Timestamp,
+) -> Result<Vec<patron::profile::Facts>, patron::Error> {
+    use patron::profile::{self, Profile};
 
-    let dropped: HashSet<&str> = events
+    let mut profiles = profile::build(events)?;
+    // Contacts without events (subscribers who never came back) still have a profile.
+    let known: std::collections::HashSet<&str> =
+        profiles.iter().map(|p| p.contact_id.as_str()).collect();
+    let missing: Vec<Profile> = contacts
         .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::OrderStatusChanged(s)
-                if matches!(s.status, OrderStatus::Cancelled | OrderStatus::Returned) =>
-            {
-                Some(s.order_id.as_str())
-            }
-            _ => None,
-        })
+        .filter(|c| !known.contains(c.id.as_str()))
+        .map(|c| Profile::new(c.id.clone()))
         .collect();
-    let mut summaries = Vec::new();
-    for c in contacts {
-        let (mut orders, mut revenue, mut last, mut days) =
-            (0u64, 0.0, None::<Timestamp>, BTreeSet::new());
-        for e in events
-            .iter()
-            .filter(|e| e.contact_id.as_ref() == Some(&c.id))
-        {
-            if let EventKind::OrderPlaced(o) = &e.kind
-                && !dropped.contains(o.order_id.as_str())
-            {
-                orders += 1;
-                revenue += o.total.get();
-                last = last.max(Some(e.at));
-                days.insert(e.at.get().date_naive());
-            }
-        }
-        summaries.push(CustomerSummary {
-            contact_id: c.id.clone(),
-            last_order_at: last,
-            orders,
-            purchase_days: Some(days.len() as u64),
-            revenue: Money::new(revenue)?,
-            currency: None,
-        });
+    profiles.extend(missing);
+    let index = catalog.index();
+    let facts = profile::facts_all(&profiles, as_of, Some(&index))?;
+
+    let carts: Vec<_> = facts.iter().filter_map(|f| f.cart.as_ref()).collect();
+    let stale = carts.iter().filter(|c| c.age_seconds > 3600).count();
+    let cart_value: f64 = carts.iter().map(|c| c.value).sum();
+    let at_risk = facts.iter().filter(|f| f.at_risk).count();
+    let repeat = facts.iter().filter(|f| f.purchase_days >= 2).count();
+    let wishlists = facts.iter().filter(|f| !f.wishlist.is_empty()).count();
+    println!("\nProfiles as of {as_of} ({} contacts):", facts.len());
+    println!(
+        "  open carts {} (worth {cart_value:.2}), {stale} untouched for over an hour",
+        carts.len()
+    );
+    println!("  repeat buyers {repeat}; past their average interval (\"at risk\") {at_risk}");
+    println!("  contacts with a wishlist {wishlists}");
+    let (mut sent, mut opened, mut clicked) = (0, 0, 0);
+    for e in facts.iter().filter_map(|f| f.messages.get("email")) {
+        sent += e.sent;
+        opened += e.opened;
+        clicked += e.clicked;
     }
-    let as_of = events
-        .last()
-        .map(|e| e.at)
-        .unwrap_or(Timestamp::parse("2025-01-01T00:00:00Z")?);
+    if sent > 0 {
+        println!(
+            "  email: {sent} sent, {:.1}% opened, {:.1}% clicked",
+            100.0 * opened as f64 / sent as f64,
+            100.0 * clicked as f64 / sent as f64
+        );
+    }
+    let mut categories: BTreeMap<&str, u64> = BTreeMap::new();
+    for f in &facts {
+        for (category, bought) in &f.bought_categories {
+            *categories.entry(category.as_str()).or_default() += bought.orders;
+        }
+    }
+    let mut top: Vec<_> = categories.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let top: Vec<String> = top
+        .iter()
+        .take(4)
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    println!("  orders by category (with parents): {}", top.join(", "));
+    Ok(facts)
+}
+
+/// RFM, the four groups and the lifecycle grid, from the profiles' facts.
+fn print_rfm(
+    facts: &[patron::profile::Facts],
+    as_of: patron::model::Timestamp,
+) -> Result<(), patron::Error> {
+    use patron::model::Timestamp;
+    use patron::rfm::{self, FourGroupConfig, RfmConfig};
+
+    let summaries = facts
+        .iter()
+        .map(|f| f.summary())
+        .collect::<Result<Vec<_>, _>>()?;
     let scores = rfm::score(&summaries, as_of, &RfmConfig::default())?;
     let mut by_segment: BTreeMap<&str, usize> = BTreeMap::new();
     for s in &scores {
@@ -184,7 +213,12 @@ fn main() -> Result<(), patron::Error> {
         println!("  history: {} .. {}", first.at, last.at);
     }
 
-    print_rfm(&contacts, &events)?;
+    let as_of = events
+        .last()
+        .map(|e| e.at)
+        .unwrap_or(patron::model::Timestamp::parse("2025-01-01T00:00:00Z")?);
+    let facts = print_profiles(&contacts, &catalog, &events, as_of)?;
+    print_rfm(&facts, as_of)?;
 
     println!("\nBad input gets a typed error that names the field:");
     let bad = r#"{"type": "order_placed", "id": "e-x", "contact_id": "c1", "at": "2024-05-01T10:00:00+02:00",

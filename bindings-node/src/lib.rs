@@ -10,6 +10,7 @@ mod error;
 mod lifecycle;
 mod model;
 mod predict;
+mod profile;
 mod rfm;
 mod task;
 

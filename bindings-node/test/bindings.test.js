@@ -96,3 +96,21 @@ test('bulk calls return Promises and reject with PatronError', async () => {
   await assert.rejects(patron.bgnbdFit([{ contact_id: 'a', frequency: NaN }]),
     (e) => e instanceof patron.ValidationError && e.path === 'histories[0].frequency')
 })
+
+test('a stored profile round-trips through JSON and folds on', async () => {
+  const order = { type: 'order_placed', id: 'e1', contact_id: 'c1', at: new Date('2024-05-01T08:00:00Z'), order_id: 'o1', lines: [{ product_id: 'p1', quantity: 1, unit_price: 30 }], total: 30, currency: 'EUR' }
+  const events = [order, { ...order, id: 'e2', order_id: 'o2', at: '2024-06-01T00:00:00Z' }]
+  const [built] = await patron.buildProfiles(events)
+  let profile = null
+  for (const event of [...events].reverse()) {
+    const result = patron.applyEvent(profile, event)
+    assert.equal(result.applied, true)
+    profile = JSON.parse(JSON.stringify(result.profile))
+  }
+  assert.deepEqual(profile, built)
+  assert.equal(patron.applyEvent(profile, events[0]).applied, false)
+  const [facts] = await patron.profileFacts([profile], new Date('2024-07-01T00:00:00Z'))
+  assert.equal(facts.orders, 2)
+  assert.equal(facts.next_order_expected, '2024-07-02')
+  await assert.rejects(patron.customerSummaries([profile], '2024-05-02T00:00:00Z'), { code: 'validation', path: 'profiles[0].events.last_at' })
+})

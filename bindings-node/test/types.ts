@@ -19,3 +19,17 @@ try {
   }
 }
 void status
+
+async function profiles (): Promise<void> {
+  const [built] = await patron.buildProfiles([event])
+  const { profile, applied } = patron.applyEvent(built ?? null, event)
+  const facts: patron.Facts[] = await patron.profileFacts([profile], new Date(), null)
+  const cartAge: number | undefined = facts[0]?.cart?.age_seconds
+  const summaries: patron.CustomerSummary[] = await patron.customerSummaries([profile], '2024-01-01T00:00:00Z')
+  const transactions: patron.Transaction[] = await patron.profileTransactions([profile])
+  void applied
+  void cartAge
+  void summaries
+  void transactions
+}
+void profiles

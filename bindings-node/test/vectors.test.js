@@ -53,7 +53,12 @@ const objectOps = {
   gamma_gamma_fit: (v) => patron.gammaGammaFit(v.histories),
   gamma_gamma_predict: (v) => patron.gammaGammaPredict(v.model, v.histories),
   predict_average_interval: (v) => patron.predictAverageInterval(v.transactions, v.as_of),
-  predict_clv: (v) => patron.predictClv(v.bgnbd, v.gamma_gamma, v.histories, v.horizon, v.step, v.discount)
+  predict_clv: (v) => patron.predictClv(v.bgnbd, v.gamma_gamma, v.histories, v.horizon, v.step, v.discount),
+  build_profiles: (v) => patron.buildProfiles(v.events),
+  apply_event: (v) => patron.applyEvent(v.profile, v.event),
+  profile_facts: (v) => patron.profileFacts(v.profiles, v.as_of, v.catalog),
+  customer_summaries: (v) => patron.customerSummaries(v.profiles, v.as_of),
+  profile_transactions: (v) => patron.profileTransactions(v.profiles)
 }
 
 const validateOps = {
@@ -77,7 +82,8 @@ const textOps = {
   lifecycle_moves: (text) => objectOps.lifecycle_moves(JSON.parse(text))
 }
 for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit',
-  'gamma_gamma_predict', 'predict_average_interval', 'predict_clv']) {
+  'gamma_gamma_predict', 'predict_average_interval', 'predict_clv', 'build_profiles', 'apply_event', 'profile_facts',
+  'customer_summaries', 'profile_transactions']) {
   textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 

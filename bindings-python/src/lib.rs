@@ -10,6 +10,7 @@ mod error;
 mod lifecycle;
 mod model;
 mod predict;
+mod profile;
 mod rfm;
 
 /// The native module behind the `patron` package.
@@ -46,5 +47,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(predict::gamma_gamma_predict, m)?)?;
     m.add_function(wrap_pyfunction!(predict::predict_average_interval, m)?)?;
     m.add_function(wrap_pyfunction!(predict::predict_clv, m)?)?;
+    m.add_function(wrap_pyfunction!(profile::build_profiles, m)?)?;
+    m.add_function(wrap_pyfunction!(profile::apply_event, m)?)?;
+    m.add_function(wrap_pyfunction!(profile::profile_facts, m)?)?;
+    m.add_function(wrap_pyfunction!(profile::customer_summaries, m)?)?;
+    m.add_function(wrap_pyfunction!(profile::profile_transactions, m)?)?;
     Ok(())
 }

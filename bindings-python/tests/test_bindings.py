@@ -134,3 +134,28 @@ def test_fast_and_general_paths_agree() -> None:
         with pytest.raises(patron.ValidationError) as info:
             patron.validate_event(data)
         assert info.value.path == "lines[0].quantity"
+
+
+def test_a_stored_profile_comes_back_in_native_types_and_folds_on() -> None:
+    events: list[dict[str, Any]] = [
+        ORDER,
+        {**ORDER, "id": "e2", "order_id": "o2", "at": datetime(2024, 6, 1, tzinfo=timezone.utc)},
+        {"type": "product_viewed", "id": "e3", "contact_id": "c1", "at": "2024-06-02T00:00:00Z", "product_id": "p9"},
+    ]
+    built = patron.build_profiles(events)
+    profile: Any = None
+    for event in reversed(events):
+        result = patron.apply_event(profile, event)
+        assert result["applied"]
+        profile = result["profile"]
+    assert profile == built[0]
+    assert profile["events"]["last_at"] == datetime(2024, 6, 2, tzinfo=timezone.utc)
+    again = patron.apply_event(profile, events[0])
+    assert not again["applied"] and again["profile"] == profile
+    facts = patron.profile_facts([profile], datetime(2024, 7, 1, tzinfo=timezone.utc))[0]
+    assert facts["orders"] == 2 and facts["next_order_expected"] == date(2024, 6, 1) + timedelta(days=31)
+    summaries = patron.customer_summaries([profile], "2024-07-01T00:00:00Z")
+    assert patron.rfm_scores(summaries, "2024-07-01T00:00:00Z")[0]["contact_id"] == "c1"
+    with pytest.raises(patron.ValidationError) as err:
+        patron.apply_event(None, {**ORDER, "contact_id": None, "visitor_id": "v1"})
+    assert err.value.path == "event.contact_id"

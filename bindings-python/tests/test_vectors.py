@@ -44,6 +44,11 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "predict_clv": lambda v: patron.predict_clv(
         v["bgnbd"], v["gamma_gamma"], v["histories"], v["horizon"], v["step"], v["discount"]
     ),
+    "build_profiles": lambda v: patron.build_profiles(v["events"]),
+    "apply_event": lambda v: patron.apply_event(v["profile"], v["event"]),
+    "profile_facts": lambda v: patron.profile_facts(v["profiles"], v["as_of"], v.get("catalog")),
+    "customer_summaries": lambda v: patron.customer_summaries(v["profiles"], v["as_of"]),
+    "profile_transactions": lambda v: patron.profile_transactions(v["profiles"]),
 }
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
@@ -72,6 +77,11 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "gamma_gamma_predict",
             "predict_average_interval",
             "predict_clv",
+            "build_profiles",
+            "apply_event",
+            "profile_facts",
+            "customer_summaries",
+            "profile_transactions",
         )
     },
 }

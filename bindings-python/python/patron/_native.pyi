@@ -5,6 +5,11 @@ from typing import Any, TypeAlias
 from datetime import date, datetime
 
 from patron.types import (
+    AppliedEvent,
+    CustomerSummary,
+    Facts,
+    Profile,
+    Transaction,
     BgNbdFit,
     Catalog,
     ConsentChange,
@@ -57,6 +62,11 @@ __all__ = [
     "gamma_gamma_predict",
     "predict_average_interval",
     "predict_clv",
+    "build_profiles",
+    "apply_event",
+    "profile_facts",
+    "customer_summaries",
+    "profile_transactions",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -108,3 +118,10 @@ def predict_average_interval(transactions: Sequence[_Data], as_of: date | str) -
 def predict_clv(
     bgnbd: _Data, gamma_gamma: _Data, histories: Sequence[_Data], horizon: float, step: float, discount: float
 ) -> list[Clv]: ...
+def build_profiles(events: Sequence[_Data]) -> list[Profile]: ...
+def apply_event(profile: _Data | None, event: _Data) -> AppliedEvent: ...
+def profile_facts(
+    profiles: Sequence[_Data], as_of: datetime | str, catalog: _Data | None = None
+) -> list[Facts]: ...
+def customer_summaries(profiles: Sequence[_Data], as_of: datetime | str) -> list[CustomerSummary]: ...
+def profile_transactions(profiles: Sequence[_Data]) -> list[Transaction]: ...

@@ -432,3 +432,155 @@ class Clv(TypedDict):
     expected_purchases: float
     expected_value: float
     clv: float
+
+
+class Tally(TypedDict):
+    """How often something happened, and when first and last."""
+
+    count: int
+    first_at: datetime
+    last_at: datetime
+
+
+class ProductViews(Tally):
+    categories: NotRequired[list[str]]
+
+
+class PlacedOrder(TypedDict):
+    event_id: str
+    at: datetime
+    lines: list[OrderLine]
+    total: float
+    currency: str
+    coupon: NotRequired[str]
+
+
+class StatusRecord(TypedDict):
+    status: Literal["paid", "shipped", "delivered", "cancelled", "returned"]
+    at: datetime
+    event_id: str
+
+
+class OrderRecord(TypedDict, total=False):
+    placed: PlacedOrder
+    status: StatusRecord
+
+
+class CartRecord(TypedDict):
+    event_id: str
+    at: datetime
+    lines: NotRequired[list[CartLine]]
+    currency: str
+
+
+class WishlistRecord(TypedDict):
+    listed: bool
+    at: datetime
+    event_id: str
+
+
+class MessageRecord(TypedDict):
+    channel: str
+    campaign_id: NotRequired[str]
+    sent_at: NotRequired[datetime]
+    delivered_at: NotRequired[datetime]
+    opens: NotRequired[Tally]
+    clicks: NotRequired[Tally]
+    unsubscribed_at: NotRequired[datetime]
+    bounced_at: NotRequired[datetime]
+    complained_at: NotRequired[datetime]
+
+
+class Profile(TypedDict):
+    """What patron remembers about one contact; store it whole (docs/profile.md)."""
+
+    version: int
+    contact_id: str
+    events: NotRequired[Tally]
+    activity: NotRequired[Tally]
+    orders: NotRequired[dict[str, OrderRecord]]
+    product_views: NotRequired[dict[str, ProductViews]]
+    category_views: NotRequired[dict[str, Tally]]
+    searches: NotRequired[dict[str, Tally]]
+    cart: NotRequired[CartRecord]
+    checkouts: NotRequired[Tally]
+    wishlist: NotRequired[dict[str, WishlistRecord]]
+    messages: NotRequired[dict[str, MessageRecord]]
+    coupons: NotRequired[dict[str, Tally]]
+    surveys: NotRequired[dict[str, Tally]]
+    custom: NotRequired[dict[str, Tally]]
+    seen: NotRequired[str]
+
+
+class AppliedEvent(TypedDict):
+    """The result of ``apply_event``: the new profile, and whether the event was new."""
+
+    profile: Profile
+    applied: bool
+
+
+class Bought(TypedDict):
+    orders: int
+    quantity: float
+    spent: float
+    first_at: datetime
+    last_at: datetime
+
+
+class CartFacts(TypedDict):
+    lines: list[CartLine]
+    value: float
+    currency: str
+    updated_at: datetime
+    age_seconds: int
+
+
+class Engagement(TypedDict):
+    sent: int
+    delivered: int
+    opened: int
+    clicked: int
+    unsubscribed: int
+    bounced: int
+    complained: int
+    last_sent_at: NotRequired[datetime]
+    last_opened_at: NotRequired[datetime]
+    last_clicked_at: NotRequired[datetime]
+
+
+class Facts(TypedDict):
+    """What is known about a contact at ``as_of``: the facts rules read."""
+
+    contact_id: str
+    as_of: datetime
+    first_seen_at: NotRequired[datetime]
+    last_activity_at: NotRequired[datetime]
+    days_since_last_activity: NotRequired[int]
+    orders: int
+    cancelled_orders: int
+    returned_orders: int
+    revenue: float
+    currency: NotRequired[str]
+    average_order_value: NotRequired[float]
+    first_order_at: NotRequired[datetime]
+    last_order_at: NotRequired[datetime]
+    days_since_last_order: NotRequired[int]
+    purchase_days: int
+    intervals_days: NotRequired[list[int]]
+    average_interval_days: NotRequired[float]
+    next_order_expected: NotRequired[date]
+    at_risk: bool
+    bought_products: NotRequired[dict[str, Bought]]
+    bought_categories: NotRequired[dict[str, Bought]]
+    bought_brands: NotRequired[dict[str, Bought]]
+    viewed_products: NotRequired[dict[str, Tally]]
+    viewed_categories: NotRequired[dict[str, Tally]]
+    viewed_brands: NotRequired[dict[str, Tally]]
+    searches: NotRequired[dict[str, Tally]]
+    cart: NotRequired[CartFacts]
+    wishlist: NotRequired[dict[str, datetime]]
+    checkouts: NotRequired[Tally]
+    messages: NotRequired[dict[str, Engagement]]
+    coupons: NotRequired[dict[str, Tally]]
+    surveys: NotRequired[dict[str, Tally]]
+    custom_events: NotRequired[dict[str, Tally]]

@@ -352,6 +352,18 @@ impl Profile {
         }
     }
 
+    /// An empty profile for the contact of `event`, which the event then
+    /// folds into; refused for an event without a contact.
+    pub fn for_event(event: &Event) -> Result<Profile> {
+        match &event.contact_id {
+            Some(id) => Ok(Profile::new(id.clone())),
+            None => Err(Error::invalid(
+                "contact_id",
+                "a new profile needs the event's contact_id",
+            )),
+        }
+    }
+
     /// Folds one event in. Returns `false` for an event id applied before
     /// (nothing changes). Refuses, leaving the profile unchanged, an event of
     /// another contact, of an anonymous visitor, a catalog event, or a message
