@@ -43,6 +43,12 @@ fn profiles(c: &mut Criterion) {
     .unwrap();
     let mut group = c.benchmark_group("profile");
     group.throughput(Throughput::Elements(1));
+    group.bench_function("read_stored_json", |b| {
+        b.iter(|| black_box(Profile::from_json(black_box(&stored)).unwrap()))
+    });
+    group.bench_function("write_stored_json", |b| {
+        b.iter(|| black_box(parse::to_json(black_box(&built[0]))))
+    });
     group.bench_function("apply_one_event_to_stored_json", |b| {
         b.iter(|| {
             let mut p = Profile::from_json(black_box(&stored)).unwrap();
