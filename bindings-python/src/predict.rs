@@ -2,11 +2,35 @@
 
 use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
 use pyo3::prelude::*;
-use serde::Serialize;
+use pyo3::types::{PyDict, PyList};
+use serde::{Deserialize, Serialize};
 
 use crate::args;
 use crate::convert::to_py;
+use crate::depythonize::PyDe;
 use crate::error::IntoPyResult;
+
+/// Histories straight from a list of dicts, without the JSON value in
+/// between: the fits read tens of thousands, and building that value cost
+/// several times the fit. A history has no checks across fields, so its serde
+/// form is all there is to read. Anything else, errors included, goes through
+/// `args::list`, which names the path.
+fn read_histories(data: &Bound<'_, PyAny>) -> patron::Result<Vec<History>> {
+    if let Ok(list) = data.cast::<PyList>() {
+        let direct: Option<Vec<History>> = list
+            .iter()
+            .map(|item| {
+                item.is_instance_of::<PyDict>()
+                    .then(|| History::deserialize(PyDe::new(&item)).ok())
+                    .flatten()
+            })
+            .collect();
+        if let Some(histories) = direct {
+            return Ok(histories);
+        }
+    }
+    args::list(data, "histories")
+}
 
 #[derive(Serialize)]
 struct Fit<M> {
@@ -46,7 +70,7 @@ pub fn bgnbd_fit<'py>(
     py: Python<'py>,
     histories: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let histories: Vec<History> = args::list(histories, "histories").py_err(py)?;
+    let histories = read_histories(histories).py_err(py)?;
     let (model, report) = py
         .detach(|| BgNbd::fit(&histories))
         .map_err(|e| e.within("histories"))
@@ -70,7 +94,7 @@ pub fn bgnbd_predict<'py>(
     t: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let model: BgNbd = args::model(model, "model").py_err(py)?;
-    let histories: Vec<History> = args::list(histories, "histories").py_err(py)?;
+    let histories = read_histories(histories).py_err(py)?;
     let out = py
         .detach(|| model.predict(&histories, t))
         .map_err(|e| {
@@ -97,7 +121,7 @@ pub fn gamma_gamma_fit<'py>(
     py: Python<'py>,
     histories: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let histories: Vec<History> = args::list(histories, "histories").py_err(py)?;
+    let histories = read_histories(histories).py_err(py)?;
     let (model, report) = py
         .detach(|| GammaGamma::fit(&histories))
         .map_err(|e| e.within("histories"))
@@ -120,7 +144,7 @@ pub fn gamma_gamma_predict<'py>(
     histories: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let model: GammaGamma = args::model(model, "model").py_err(py)?;
-    let histories: Vec<History> = args::list(histories, "histories").py_err(py)?;
+    let histories = read_histories(histories).py_err(py)?;
     let out = model
         .predict(&histories)
         .map_err(|e| e.within("histories"))
@@ -158,7 +182,7 @@ pub fn predict_clv<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let purchases: BgNbd = args::model(bgnbd, "bgnbd").py_err(py)?;
     let value: GammaGamma = args::model(gamma_gamma, "gamma_gamma").py_err(py)?;
-    let histories: Vec<History> = args::list(histories, "histories").py_err(py)?;
+    let histories = read_histories(histories).py_err(py)?;
     let out = py
         .detach(|| predict::clv(&purchases, &value, &histories, horizon, step, discount))
         .map_err(|e| match e.path() {

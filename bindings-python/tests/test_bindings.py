@@ -159,3 +159,27 @@ def test_a_stored_profile_comes_back_in_native_types_and_folds_on() -> None:
     with pytest.raises(patron.ValidationError) as err:
         patron.apply_event(None, {**ORDER, "contact_id": None, "visitor_id": "v1"})
     assert err.value.path == "event.contact_id"
+
+
+def test_histories_read_directly_agree_with_the_general_path() -> None:
+    # A list of dicts is read directly; a tuple goes through the general reader.
+    histories: list[dict[str, Any]] = [
+        {"contact_id": f"c{i}", "frequency": i % 4, "recency": float(3 * (i % 4)), "age": 30, "monetary": 10.0 + i}
+        for i in range(40)
+    ]
+    assert patron.gamma_gamma_fit(histories) == patron.gamma_gamma_fit(tuple(histories))
+    assert patron.bgnbd_fit(histories) == patron.bgnbd_fit(tuple(histories))
+    for bad, path in (
+        ({"frequency": True}, "histories[1].frequency"),
+        ({"frequency": 2.0}, "histories[1].frequency"),
+        ({"recency": float("nan")}, "histories[1].recency"),
+        ({"contact_id": " "}, "histories[1].contact_id"),
+    ):
+        data = [histories[0], {**histories[1], **bad}]
+        for form in (data, tuple(data)):
+            with pytest.raises(patron.ValidationError) as info:
+                patron.bgnbd_fit(form)
+            assert info.value.path == path
+    with pytest.raises(patron.ValidationError) as info:
+        patron.gamma_gamma_fit([histories[0], {**histories[1], "extra": 1}])
+    assert (info.value.path or "").startswith("histories[1]")
