@@ -63,14 +63,17 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	cargo run --quiet --release -p patron --example quickstart
 	cargo run --quiet --release -p patron --example rfm
 	cargo run --quiet --release -p patron --example profile
+	cargo run --quiet --release -p patron --example purchase
 	cargo run --quiet --release -p patron --example predict
 	$(VPY) examples/python/quickstart.py
 	$(VPY) examples/python/rfm.py
 	$(VPY) examples/python/profile.py
+	$(VPY) examples/python/purchase.py
 	$(VPY) examples/python/predict.py
 	NODE_PATH=target/node_path node examples/node/quickstart.js
 	NODE_PATH=target/node_path node examples/node/rfm.js
 	NODE_PATH=target/node_path node examples/node/profile.js
+	NODE_PATH=target/node_path node examples/node/purchase.js
 	NODE_PATH=target/node_path node examples/node/predict.js
 
 docs-check: ## Check that docs and README quote the tested example files exactly
@@ -84,6 +87,7 @@ bench-python: python ## Python-side benches against the usual Python tools (inst
 	$(VPY) benches/python/parse_events.py
 	$(MAKE) --no-print-directory data
 	$(VPY) benches/python/fit_cdnow.py
+	$(VPY) benches/python/rfm_purchases.py
 
 bench-node: node ## Node-side bench (the overhead of the Node boundary)
 	NODE_PATH=target/node_path node benches/node/parse_events.js

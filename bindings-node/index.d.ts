@@ -253,6 +253,12 @@ export function rfmScores (customers: Data[], asOf: TimestampInput, config?: Rfm
 /** The four-group scheme (best, losing, subscribers, others), in input order. */
 export function rfmFourGroups (customers: Data[], asOf: TimestampInput, config?: FourGroupConfig): Promise<FourGroupResult[]>
 /** The default named-segment table, rules in order of precedence. */
+/** One row of a shop's order table: an order, or an order line (rows with one `order_id` are one order). */
+export interface Purchase { contact_id: string, order_id?: string, at: TimestampInput, amount: number }
+/** Customer summaries from a shop's order table, in the order of each customer's first row. */
+export function summarizePurchases (purchases: Data[], asOf: TimestampInput): Promise<CustomerSummary[]>
+/** RFM scores straight from a shop's order table. */
+export function rfmFromPurchases (purchases: Data[], asOf: TimestampInput, config?: RfmConfig): Promise<RfmScore[]>
 export function rfmDefaultSegments (): SegmentRule[]
 
 /** A named region of the lifecycle grid: purchases and days covered, `[min, max]`; a null max is open-ended. */

@@ -174,6 +174,10 @@ module.exports = {
     callAsync(native.rfmScoresJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
   rfmFourGroups: async (customers, asOf, config) =>
     callAsync(native.rfmFourGroupsJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
+  summarizePurchases: async (purchases, asOf) =>
+    callAsync(native.summarizePurchasesJson, encode(purchases, 'purchases', 'purchases'), encodeTime(asOf, 'as_of')),
+  rfmFromPurchases: async (purchases, asOf, config) =>
+    callAsync(native.rfmFromPurchasesJson, encode(purchases, 'purchases', 'purchases'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),
   rfmDefaultSegments: () => JSON.parse(native.rfmDefaultSegmentsJson()),
   lifecyclePlace: async (customers, asOf, config) =>
     callAsync(native.lifecyclePlaceJson, encode(customers, 'customers', 'customers'), encodeTime(asOf, 'as_of'), encode(config || {}, 'config', 'config')),

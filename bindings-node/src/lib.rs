@@ -11,6 +11,7 @@ mod lifecycle;
 mod model;
 mod predict;
 mod profile;
+mod purchase;
 mod rfm;
 mod task;
 

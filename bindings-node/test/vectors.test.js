@@ -58,7 +58,9 @@ const objectOps = {
   apply_event: (v) => patron.applyEvent(v.profile, v.event),
   profile_facts: (v) => patron.profileFacts(v.profiles, v.as_of, v.catalog),
   customer_summaries: (v) => patron.customerSummaries(v.profiles, v.as_of),
-  profile_transactions: (v) => patron.profileTransactions(v.profiles)
+  profile_transactions: (v) => patron.profileTransactions(v.profiles),
+  summarize_purchases: (v) => patron.summarizePurchases(v.purchases, v.as_of),
+  rfm_from_purchases: (v) => patron.rfmFromPurchases(v.purchases, v.as_of, v.config)
 }
 
 const validateOps = {
@@ -83,7 +85,7 @@ const textOps = {
 }
 for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit',
   'gamma_gamma_predict', 'predict_average_interval', 'predict_clv', 'build_profiles', 'apply_event', 'profile_facts',
-  'customer_summaries', 'profile_transactions']) {
+  'customer_summaries', 'profile_transactions', 'summarize_purchases', 'rfm_from_purchases']) {
   textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 

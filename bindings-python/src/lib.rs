@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod args;
+mod columns;
 mod convert;
 mod depythonize;
 mod error;
@@ -11,6 +12,7 @@ mod lifecycle;
 mod model;
 mod predict;
 mod profile;
+mod purchase;
 mod rfm;
 
 /// The native module behind the `patron` package.
@@ -52,5 +54,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(profile::profile_facts, m)?)?;
     m.add_function(wrap_pyfunction!(profile::customer_summaries, m)?)?;
     m.add_function(wrap_pyfunction!(profile::profile_transactions, m)?)?;
+    m.add_function(wrap_pyfunction!(purchase::summarize_purchases, m)?)?;
+    m.add_function(wrap_pyfunction!(purchase::rfm_from_purchases, m)?)?;
     Ok(())
 }

@@ -4,7 +4,6 @@ use patron::lifecycle::{self, LifecycleConfig};
 use pyo3::prelude::*;
 
 use crate::args;
-use crate::convert::to_py;
 use crate::error::IntoPyResult;
 
 /// The lifecycle cell (purchases x days since the last purchase) and region
@@ -17,14 +16,14 @@ pub fn lifecycle_place<'py>(
     as_of: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let customers = args::list(customers, "customers").py_err(py)?;
+    let (customers, shape) = args::bulk(py, customers, "customers").py_err(py)?;
     let as_of = args::value(as_of, "as_of").py_err(py)?;
     let config: LifecycleConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
     let places = lifecycle::place(&customers, as_of, &config)
         .map_err(|e| e.within("customers"))
         .py_err(py)?;
-    to_py(py, &places)
+    shape.to_py(py, &places)
 }
 
 /// Contacts whose lifecycle cell changed between two dates. Pass the same
@@ -39,12 +38,12 @@ pub fn lifecycle_moves<'py>(
     after_at: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let before = args::list(before, "before").py_err(py)?;
+    let (before, shape) = args::bulk(py, before, "before").py_err(py)?;
     let before_at = args::value(before_at, "before_at").py_err(py)?;
-    let after = args::list(after, "after").py_err(py)?;
+    let (after, _) = args::bulk(py, after, "after").py_err(py)?;
     let after_at = args::value(after_at, "after_at").py_err(py)?;
     let config: LifecycleConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
     let moves = lifecycle::moves(&before, before_at, &after, after_at, &config).py_err(py)?;
-    to_py(py, &moves)
+    shape.to_py(py, &moves)
 }

@@ -15,7 +15,10 @@ use crate::error::IntoPyResult;
 /// several times the fit. A history has no checks across fields, so its serde
 /// form is all there is to read. Anything else, errors included, goes through
 /// `args::list`, which names the path.
-fn read_histories(data: &Bound<'_, PyAny>) -> patron::Result<Vec<History>> {
+fn read_histories(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+) -> patron::Result<(Vec<History>, args::Shape)> {
     if let Ok(list) = data.cast::<PyList>() {
         let direct: Option<Vec<History>> = list
             .iter()
@@ -26,10 +29,10 @@ fn read_histories(data: &Bound<'_, PyAny>) -> patron::Result<Vec<History>> {
             })
             .collect();
         if let Some(histories) = direct {
-            return Ok(histories);
+            return Ok((histories, args::Shape::Rows));
         }
     }
-    args::list(data, "histories")
+    args::bulk(py, data, "histories")
 }
 
 #[derive(Serialize)]
@@ -49,7 +52,8 @@ pub fn predict_histories<'py>(
     calibration_end: &Bound<'py, PyAny>,
     period_days: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let transactions: Vec<Transaction> = args::list(transactions, "transactions").py_err(py)?;
+    let (transactions, shape): (Vec<Transaction>, args::Shape) =
+        args::bulk(py, transactions, "transactions").py_err(py)?;
     let end: patron::model::Date = args::value(calibration_end, "calibration_end").py_err(py)?;
     let histories = py
         .detach(|| predict::summarize(&transactions, end.get(), period_days))
@@ -61,7 +65,7 @@ pub fn predict_histories<'py>(
             }
         })
         .py_err(py)?;
-    to_py(py, &histories)
+    shape.to_py(py, &histories)
 }
 
 /// Fits BG/NBD by maximum likelihood; returns the model, log-likelihood and iterations.
@@ -70,7 +74,7 @@ pub fn bgnbd_fit<'py>(
     py: Python<'py>,
     histories: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let histories = read_histories(histories).py_err(py)?;
+    let (histories, _) = read_histories(py, histories).py_err(py)?;
     let (model, report) = py
         .detach(|| BgNbd::fit(&histories))
         .map_err(|e| e.within("histories"))
@@ -94,7 +98,7 @@ pub fn bgnbd_predict<'py>(
     t: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let model: BgNbd = args::model(model, "model").py_err(py)?;
-    let histories = read_histories(histories).py_err(py)?;
+    let (histories, shape) = read_histories(py, histories).py_err(py)?;
     let out = py
         .detach(|| model.predict(&histories, t))
         .map_err(|e| {
@@ -105,7 +109,7 @@ pub fn bgnbd_predict<'py>(
             }
         })
         .py_err(py)?;
-    to_py(py, &out)
+    shape.to_py(py, &out)
 }
 
 /// Expected purchases in the first `t` periods of a new customer.
@@ -121,7 +125,7 @@ pub fn gamma_gamma_fit<'py>(
     py: Python<'py>,
     histories: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let histories = read_histories(histories).py_err(py)?;
+    let (histories, _) = read_histories(py, histories).py_err(py)?;
     let (model, report) = py
         .detach(|| GammaGamma::fit(&histories))
         .map_err(|e| e.within("histories"))
@@ -144,12 +148,12 @@ pub fn gamma_gamma_predict<'py>(
     histories: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let model: GammaGamma = args::model(model, "model").py_err(py)?;
-    let histories = read_histories(histories).py_err(py)?;
+    let (histories, shape) = read_histories(py, histories).py_err(py)?;
     let out = model
         .predict(&histories)
         .map_err(|e| e.within("histories"))
         .py_err(py)?;
-    to_py(py, &out)
+    shape.to_py(py, &out)
 }
 
 /// The average-interval rule for every customer: the mean gap between
@@ -160,12 +164,13 @@ pub fn predict_average_interval<'py>(
     transactions: &Bound<'py, PyAny>,
     as_of: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let transactions: Vec<Transaction> = args::list(transactions, "transactions").py_err(py)?;
+    let (transactions, shape): (Vec<Transaction>, args::Shape) =
+        args::bulk(py, transactions, "transactions").py_err(py)?;
     let as_of: patron::model::Date = args::value(as_of, "as_of").py_err(py)?;
     let out = predict::average_interval(&transactions, as_of.get())
         .map_err(|e| e.within("transactions"))
         .py_err(py)?;
-    to_py(py, &out)
+    shape.to_py(py, &out)
 }
 
 /// Customer lifetime value over `horizon` periods in steps of `step`,
@@ -182,7 +187,7 @@ pub fn predict_clv<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let purchases: BgNbd = args::model(bgnbd, "bgnbd").py_err(py)?;
     let value: GammaGamma = args::model(gamma_gamma, "gamma_gamma").py_err(py)?;
-    let histories = read_histories(histories).py_err(py)?;
+    let (histories, shape) = read_histories(py, histories).py_err(py)?;
     let out = py
         .detach(|| predict::clv(&purchases, &value, &histories, horizon, step, discount))
         .map_err(|e| match e.path() {
@@ -190,5 +195,5 @@ pub fn predict_clv<'py>(
             _ => e.within("histories"),
         })
         .py_err(py)?;
-    to_py(py, &out)
+    shape.to_py(py, &out)
 }

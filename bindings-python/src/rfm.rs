@@ -21,7 +21,7 @@ pub fn rfm_scores<'py>(
     as_of: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let customers = args::list(customers, "customers").py_err(py)?;
+    let (customers, shape) = args::bulk(py, customers, "customers").py_err(py)?;
     let as_of = args::value(as_of, "as_of").py_err(py)?;
     let config: RfmConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
@@ -29,7 +29,7 @@ pub fn rfm_scores<'py>(
         .detach(|| rfm::score(&customers, as_of, &config))
         .map_err(|e| e.within("customers"))
         .py_err(py)?;
-    to_py(py, &scores)
+    shape.to_py(py, &scores)
 }
 
 #[derive(Serialize)]
@@ -48,7 +48,7 @@ pub fn rfm_four_groups<'py>(
     as_of: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let customers = args::list(customers, "customers").py_err(py)?;
+    let (customers, shape) = args::bulk(py, customers, "customers").py_err(py)?;
     let as_of = args::value(as_of, "as_of").py_err(py)?;
     let config: FourGroupConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
@@ -63,7 +63,7 @@ pub fn rfm_four_groups<'py>(
             group,
         })
         .collect();
-    to_py(py, &out)
+    shape.to_py(py, &out)
 }
 
 /// The default named-segment table, as data (rules in order of precedence).

@@ -39,6 +39,7 @@ pub mod model;
 pub mod parse;
 pub mod predict;
 pub mod profile;
+pub mod purchase;
 pub mod rfm;
 pub mod sample;
 mod suggest;

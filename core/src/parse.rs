@@ -33,6 +33,7 @@ use crate::model::{
 };
 use crate::predict::{BgNbd, GammaGamma, History, Transaction};
 use crate::profile::Profile;
+use crate::purchase::Purchase;
 use crate::rfm::{CustomerSummary, FourGroupConfig, RfmConfig};
 use crate::suggest::nearest;
 
@@ -151,6 +152,7 @@ derived_model! {
     BgNbd => |m| m.check();
     GammaGamma => |m| m.check();
     Profile => Profile::normalize;
+    Purchase => |_| Ok(());
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {

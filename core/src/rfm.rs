@@ -40,6 +40,7 @@
 //! contact_id)`: every score gets the same number of customers, and ties are
 //! split by contact id, deterministically.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -245,11 +246,17 @@ pub fn score(
     let frequency: Vec<f64> = buyers.iter().map(|b| b.2).collect();
     let monetary: Vec<f64> = buyers.iter().map(|b| b.3).collect();
     let (r, f, m) = match &config.thresholds {
-        None => (
-            quantile_scores(&recency, &ids, bins, config.ties),
-            quantile_scores(&frequency, &ids, bins, config.ties),
-            quantile_scores(&monetary, &ids, bins, config.ties),
-        ),
+        None => {
+            let ranks = match config.ties {
+                TiePolicy::ById => id_ranks(&ids),
+                TiePolicy::SameBin => Vec::new(),
+            };
+            (
+                quantile_scores(&recency, &ranks, bins, config.ties),
+                quantile_scores(&frequency, &ranks, bins, config.ties),
+                quantile_scores(&monetary, &ranks, bins, config.ties),
+            )
+        }
         Some(t) => (
             buyers
                 .iter()
@@ -369,14 +376,25 @@ fn check_currencies(customers: &[CustomerSummary]) -> Result<()> {
 }
 
 /// Scores `values` 1..=bins by quantile, higher values scoring higher.
-fn quantile_scores(values: &[f64], ids: &[&Id], bins: u8, ties: TiePolicy) -> Vec<u8> {
+/// `id_ranks` (each customer's place in contact id order) break ties for
+/// [`TiePolicy::ById`]; [`TiePolicy::SameBin`] needs no tie order.
+fn quantile_scores(values: &[f64], id_ranks: &[u32], bins: u8, ties: TiePolicy) -> Vec<u8> {
     let n = values.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
-        values[a]
-            .total_cmp(&values[b])
-            .then_with(|| ids[a].cmp(ids[b]))
-    });
+    // Sort plain integer keys (the value's bits in total order, then the tie
+    // rank, then the position): no indirection and no text comparison.
+    let mut keyed: Vec<(u64, u32, u32)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let tie = match ties {
+                TiePolicy::ById => id_ranks[i],
+                TiePolicy::SameBin => 0,
+            };
+            (ordered_bits(*v), tie, i as u32)
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    let order: Vec<usize> = keyed.iter().map(|k| k.2 as usize).collect();
     let mut scores = vec![0u8; n];
     let k = usize::from(bins);
     match ties {
@@ -412,6 +430,27 @@ fn quantile_scores(values: &[f64], ids: &[&Id], bins: u8, ties: TiePolicy) -> Ve
         }
     }
     scores
+}
+
+/// The bits of `v` as an integer that sorts as `f64::total_cmp` does.
+fn ordered_bits(v: f64) -> u64 {
+    let bits = v.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+/// Each customer's place in contact id order.
+fn id_ranks(ids: &[&Id]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+    order.par_sort_unstable_by(|&a, &b| ids[a as usize].cmp(ids[b as usize]));
+    let mut ranks = vec![0u32; ids.len()];
+    for (rank, &i) in order.iter().enumerate() {
+        ranks[i as usize] = rank as u32;
+    }
+    ranks
 }
 
 fn by_threshold(value: f64, cuts: &[f64]) -> u8 {
@@ -642,7 +681,7 @@ mod tests {
         let values = [1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
         let ids = ids(values.len());
         let refs: Vec<&Id> = ids.iter().collect();
-        let s = quantile_scores(&values, &refs, 5, TiePolicy::SameBin);
+        let s = quantile_scores(&values, &id_ranks(&refs), 5, TiePolicy::SameBin);
         assert!(s[..4].iter().all(|x| *x == s[0]), "{s:?}");
         assert_eq!(s[0], 2, "mean rank 2.5 of 10 -> floor(2.5 * 5 / 11) + 1");
         assert_eq!(s[9], 5);
@@ -655,7 +694,7 @@ mod tests {
             let ids = ids(n);
             let refs: Vec<&Id> = ids.iter().collect();
             assert_eq!(
-                quantile_scores(&values, &refs, 5, TiePolicy::SameBin),
+                quantile_scores(&values, &id_ranks(&refs), 5, TiePolicy::SameBin),
                 vec![3; n]
             );
         }
@@ -667,7 +706,7 @@ mod tests {
         let ids = ids(10);
         let refs: Vec<&Id> = ids.iter().collect();
         assert_eq!(
-            quantile_scores(&values, &refs, 5, TiePolicy::SameBin),
+            quantile_scores(&values, &id_ranks(&refs), 5, TiePolicy::SameBin),
             vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
         );
     }
@@ -679,7 +718,7 @@ mod tests {
         let refs: Vec<&Id> = ids.iter().collect();
         // 7 into 5: two scores of 2, three of 1.
         assert_eq!(
-            quantile_scores(&values, &refs, 5, TiePolicy::ById),
+            quantile_scores(&values, &id_ranks(&refs), 5, TiePolicy::ById),
             vec![1, 1, 2, 2, 3, 4, 5]
         );
     }

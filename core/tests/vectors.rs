@@ -6,6 +6,7 @@ use patron::model::Timestamp;
 use patron::parse::{self, Model};
 use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
 use patron::profile::{self, Profile};
+use patron::purchase::{self, Purchase};
 use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
 use patron::{Catalog, ConsentChange, Contact, Error, Event, Product};
 use serde::Serialize;
@@ -303,8 +304,34 @@ fn profile_op(op: &str, input: Input) -> Result<Value, Error> {
     }
 }
 
+/// The purchase ops take `{"purchases", "as_of", "config"}`.
+fn purchase_op(op: &str, input: Input) -> Result<Value, Error> {
+    let v = match input {
+        Input::Object(v) => v,
+        Input::Text(t) => serde_json::from_str(&t).unwrap(),
+    };
+    let as_of: Timestamp = serde_json::from_value(v["as_of"].clone())
+        .map_err(|e| Error::invalid("as_of", e.to_string()))?;
+    let config = RfmConfig::from_value(
+        v.get("config")
+            .filter(|c| !c.is_null())
+            .cloned()
+            .unwrap_or(json!({})),
+    )
+    .map_err(|e| e.within("config"))?;
+    config.check().map_err(|e| e.within("config"))?;
+    let purchases: Vec<Purchase> =
+        parse::list_from_json(&v["purchases"].to_string()).map_err(|e| e.within("purchases"))?;
+    let customers = purchase::summarize(&purchases, as_of).map_err(|e| e.within("purchases"))?;
+    if op == "summarize_purchases" {
+        return ok(Ok(customers));
+    }
+    ok(rfm::score(&customers, as_of, &config).map_err(|e| e.within("purchases")))
+}
+
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
+        "summarize_purchases" | "rfm_from_purchases" => purchase_op(op, input),
         "build_profiles"
         | "apply_event"
         | "profile_facts"

@@ -45,7 +45,9 @@ from patron._native import (
     profile_transactions,
     rfm_default_segments,
     rfm_four_groups,
+    rfm_from_purchases,
     rfm_scores,
+    summarize_purchases,
     validate_event,
     validate_events,
 )
@@ -89,6 +91,8 @@ __all__ = [
     "profile_facts",
     "customer_summaries",
     "profile_transactions",
+    "summarize_purchases",
+    "rfm_from_purchases",
     "PatronError",
     "ValidationError",
     "JsonError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date, datetime
-from typing import Literal, Union
+from typing import Any, Literal, Mapping, Protocol, Union
 
 if sys.version_info >= (3, 11):
     from typing import NotRequired, TypedDict
@@ -584,3 +584,33 @@ class Facts(TypedDict):
     coupons: NotRequired[dict[str, Tally]]
     surveys: NotRequired[dict[str, Tally]]
     custom_events: NotRequired[dict[str, Tally]]
+
+
+class ArrowTable(Protocol):
+    """A columnar result: an Arrow table that ``pyarrow.table(t)``,
+    ``polars.DataFrame(t)`` or ``pandas.DataFrame(pyarrow.table(t))`` take
+    without copying (the Arrow PyCapsule interface)."""
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any: ...
+
+
+class _ArrowStream(Protocol):
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any: ...
+
+
+class _ArrowArray(Protocol):
+    def __arrow_c_array__(self, requested_schema: Any = None) -> Any: ...
+
+
+Columns = Union[_ArrowStream, _ArrowArray, Mapping[str, Any]]
+"""Columnar input: a pyarrow table or record batch, a polars or pandas
+DataFrame, a DuckDB result, or a dict of columns (arrays, Series or lists)."""
+
+
+class Purchase(TypedDict):
+    """One row of a shop's order table: an order, or an order line."""
+
+    contact_id: str
+    order_id: NotRequired[str]
+    at: datetime | str
+    amount: float

@@ -1,0 +1,627 @@
+//! Purchases: a shop's order table (one row per order, or per order line)
+//! summed per customer into what RFM and the lifecycle grid read.
+//!
+//! Two ways in, with the same result: rows ([`Purchase`], [`summarize`]) and
+//! columns ([`PurchaseColumns`], [`summarize_columns`]), the layout of an
+//! Arrow table, read without a value per row.
+//!
+//! ```
+//! use patron::purchase::{self, Purchase};
+//! use patron::{model::Timestamp, parse};
+//!
+//! // Order o1 has two lines; o2 was on the same day.
+//! let rows: Vec<Purchase> = parse::list_from_json(r#"[
+//!   {"contact_id": "a", "order_id": "o1", "at": "2024-06-01T10:00:00Z", "amount": 30},
+//!   {"contact_id": "a", "order_id": "o1", "at": "2024-06-01T10:00:00Z", "amount": 20},
+//!   {"contact_id": "a", "order_id": "o2", "at": "2024-06-01T18:00:00Z", "amount": 10},
+//!   {"contact_id": "b", "at": "2024-05-01T10:00:00Z", "amount": 99}
+//! ]"#)?;
+//! let summaries = purchase::summarize(&rows, Timestamp::parse("2024-07-01T00:00:00Z")?)?;
+//! assert_eq!((summaries[0].orders, summaries[0].purchase_days, summaries[0].revenue.get()), (2, Some(1), 60.0));
+//! assert_eq!(summaries[1].contact_id.as_str(), "b");
+//! # Ok::<(), patron::Error>(())
+//! ```
+//!
+//! Customers come out in the order of their first row. An order is the
+//! distinct `order_id` within a customer; without one, each row is an order.
+//! Purchase days are UTC days. Amounts are summed as given: one currency.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use chrono::DateTime;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{Id, Money, Timestamp};
+use crate::rfm::CustomerSummary;
+
+/// One row of a shop's order table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Purchase {
+    /// The customer.
+    pub contact_id: Id,
+    /// The order; rows with the same id (order lines) are one order. Without
+    /// it, the row is an order of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Id>,
+    /// When it was bought.
+    pub at: Timestamp,
+    /// What it cost.
+    pub amount: Money,
+}
+
+/// Keys of a column: integers, or text in the Arrow layout (row `i` is
+/// `bytes[offsets[i]..offsets[i + 1]]`).
+#[derive(Clone, Copy, Debug)]
+pub enum Keys<'a> {
+    /// Integer ids.
+    Int(&'a [i64]),
+    /// Text ids.
+    Text {
+        /// `len + 1` offsets into `bytes`.
+        offsets: &'a [i32],
+        /// UTF-8 text of all rows.
+        bytes: &'a [u8],
+    },
+}
+
+impl<'a> Keys<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Keys::Int(v) => v.len(),
+            Keys::Text { offsets, .. } => offsets.len().saturating_sub(1),
+        }
+    }
+
+    fn key(&self, row: usize) -> Key<'a> {
+        match *self {
+            Keys::Int(v) => Key::Int(v[row]),
+            Keys::Text { offsets, bytes } => {
+                Key::Text(&bytes[offsets[row] as usize..offsets[row + 1] as usize])
+            }
+        }
+    }
+
+    fn check(&self, name: &str) -> Result<()> {
+        if let Keys::Text { offsets, bytes } = self {
+            let ordered = offsets.windows(2).all(|w| w[0] <= w[1]);
+            let inside = offsets
+                .last()
+                .is_none_or(|&end| end >= 0 && end as usize <= bytes.len());
+            if !ordered || offsets.first().is_some_and(|&s| s < 0) || !inside {
+                return Err(Error::invalid(name, "text offsets out of order or range"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Key<'a> {
+    Int(i64),
+    Text(&'a [u8]),
+}
+
+/// The columns of an order table.
+#[derive(Clone, Copy, Debug)]
+pub struct PurchaseColumns<'a> {
+    /// The customer of each row.
+    pub contact_ids: Keys<'a>,
+    /// The order of each row; none when each row is an order.
+    pub order_ids: Option<Keys<'a>>,
+    /// When, in microseconds since 1970-01-01 UTC.
+    pub at_micros: &'a [i64],
+    /// What it cost.
+    pub amounts: &'a [f64],
+}
+
+/// Summaries from rows.
+pub fn summarize(purchases: &[Purchase], as_of: Timestamp) -> Result<Vec<CustomerSummary>> {
+    let mut index: HashMap<&str, u32, Fx> = HashMap::default();
+    let mut firsts: Vec<usize> = Vec::new();
+    let contact_of: Vec<u32> = purchases
+        .iter()
+        .enumerate()
+        .map(|(row, p)| {
+            *index.entry(p.contact_id.as_str()).or_insert_with(|| {
+                firsts.push(row);
+                firsts.len() as u32 - 1
+            })
+        })
+        .collect();
+    let at: Vec<i64> = purchases
+        .iter()
+        .map(|p| p.at.get().timestamp_micros())
+        .collect();
+    let amounts: Vec<f64> = purchases.iter().map(|p| p.amount.get()).collect();
+    let orders = |row: usize| match &purchases[row].order_id {
+        Some(id) => Order::Key(Key::Text(id.as_str().as_bytes())),
+        None => Order::Row(row),
+    };
+    let totals = aggregate(firsts.len(), &contact_of, &at, &amounts, orders, as_of)?;
+    firsts
+        .iter()
+        .zip(totals)
+        .map(|(&row, t)| t.summary(purchases[row].contact_id.clone()))
+        .collect()
+}
+
+/// Summaries from columns, without a value per row; the same result as
+/// [`summarize`] on the same rows. Errors name the column and row: `[3].amount`.
+pub fn summarize_columns(
+    columns: &PurchaseColumns<'_>,
+    as_of: Timestamp,
+) -> Result<Vec<CustomerSummary>> {
+    let rows = columns.at_micros.len();
+    for (name, len) in [
+        ("contact_id", columns.contact_ids.len()),
+        ("amount", columns.amounts.len()),
+        ("order_id", columns.order_ids.map_or(rows, |k| k.len())),
+    ] {
+        if len != rows {
+            return Err(Error::invalid(
+                name,
+                format!("columns differ in length: `at` has {rows} rows, `{name}` has {len}"),
+            ));
+        }
+    }
+    columns.contact_ids.check("contact_id")?;
+    if let Some(orders) = &columns.order_ids {
+        orders.check("order_id")?;
+    }
+    let (contact_of, firsts) = index_keys(&columns.contact_ids, rows);
+    let orders = |row: usize| match &columns.order_ids {
+        Some(keys) => Order::Key(keys.key(row)),
+        None => Order::Row(row),
+    };
+    let totals = aggregate(
+        firsts.len(),
+        &contact_of,
+        columns.at_micros,
+        columns.amounts,
+        orders,
+        as_of,
+    )?;
+    firsts
+        .par_iter()
+        .zip(totals)
+        .map(|(&row, t)| {
+            let id = match columns.contact_ids.key(row) {
+                Key::Int(v) => Id::new(v.to_string()),
+                Key::Text(bytes) => std::str::from_utf8(bytes)
+                    .map_err(|_| Error::invalid("", "expected UTF-8 text"))
+                    .and_then(Id::new),
+            }
+            .map_err(|e| e.within(&format!("[{row}].contact_id")))?;
+            t.summary(id)
+        })
+        .collect()
+}
+
+/// Numbers the distinct keys in the order of their first row: the row's
+/// number, and each number's first row. The rows are split by hash into
+/// shards that are numbered in parallel, each with a table small enough to
+/// stay in cache; the shards' numbers are then merged by first row.
+fn index_keys(keys: &Keys<'_>, rows: usize) -> (Vec<u32>, Vec<usize>) {
+    const SHARDS: usize = 64;
+    let hashes: Vec<u64> = (0..rows)
+        .into_par_iter()
+        .map(|row| {
+            let mut h = FxHasher::default();
+            keys.key(row).hash(&mut h);
+            h.finish()
+        })
+        .collect();
+    let shard_of = |hash: u64| (hash >> 58) as usize;
+    let mut by_shard: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
+    for (row, &hash) in hashes.iter().enumerate() {
+        by_shard[shard_of(hash)].push(row as u32);
+    }
+    // Per shard: each row's local number, and each local number's first row.
+    let numbered: Vec<(Vec<u32>, Vec<u32>)> = by_shard
+        .par_iter()
+        .map(|shard_rows| {
+            let mut table: HashMap<Hashed<'_>, u32, PassThrough> = HashMap::default();
+            let mut firsts = Vec::new();
+            let locals = shard_rows
+                .iter()
+                .map(|&row| {
+                    // Re-mixed: the shard's own top bits are all alike.
+                    let hash = hashes[row as usize].wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                    let hashed = Hashed::new(hash, keys.key(row as usize));
+                    *table.entry(hashed).or_insert_with(|| {
+                        firsts.push(row);
+                        firsts.len() as u32 - 1
+                    })
+                })
+                .collect();
+            (locals, firsts)
+        })
+        .collect();
+    // Global numbers in the order of first rows.
+    let mut starts: Vec<(u32, u16, u32)> = numbered
+        .iter()
+        .enumerate()
+        .flat_map(|(shard, (_, firsts))| {
+            firsts
+                .iter()
+                .enumerate()
+                .map(move |(local, &row)| (row, shard as u16, local as u32))
+        })
+        .collect();
+    starts.par_sort_unstable();
+    let mut global: Vec<Vec<u32>> = numbered.iter().map(|(_, f)| vec![0; f.len()]).collect();
+    for (number, &(_, shard, local)) in starts.iter().enumerate() {
+        global[shard as usize][local as usize] = number as u32;
+    }
+    let mut contact_of = vec![0u32; rows];
+    for (shard, (locals, _)) in numbered.iter().enumerate() {
+        for (&row, &local) in by_shard[shard].iter().zip(locals) {
+            contact_of[row as usize] = global[shard][local as usize];
+        }
+    }
+    let firsts = starts.iter().map(|&(row, _, _)| row as usize).collect();
+    (contact_of, firsts)
+}
+
+/// A key with its hash computed once, and its first 16 bytes kept inline so
+/// that most comparisons read no text (the stored key's text lies far away,
+/// at its first row).
+struct Hashed<'a> {
+    hash: u64,
+    prefix: u128,
+    len: usize,
+    key: Key<'a>,
+}
+
+impl<'a> Hashed<'a> {
+    fn new(hash: u64, key: Key<'a>) -> Self {
+        let (prefix, len) = match key {
+            Key::Int(v) => (v as u128, 8),
+            Key::Text(bytes) => {
+                // A byte loop, not copy_from_slice: a library call per key costs more.
+                let mut head = [0u8; 16];
+                for (to, from) in head.iter_mut().zip(bytes) {
+                    *to = *from;
+                }
+                (u128::from_le_bytes(head), bytes.len())
+            }
+        };
+        Hashed {
+            hash,
+            prefix,
+            len,
+            key,
+        }
+    }
+}
+
+impl PartialEq for Hashed<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.prefix == other.prefix
+            && self.len == other.len
+            && (self.len <= 16 || self.key == other.key)
+    }
+}
+
+impl Eq for Hashed<'_> {}
+
+impl Hash for Hashed<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Hands a precomputed hash through.
+#[derive(Default)]
+struct PassThroughHasher(u64);
+
+type PassThrough = BuildHasherDefault<PassThroughHasher>;
+
+impl Hasher for PassThroughHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Order<'a> {
+    Key(Key<'a>),
+    Row(usize),
+}
+
+/// One customer's sums.
+struct Totals {
+    last_micros: i64,
+    orders: u64,
+    days: u64,
+    revenue: f64,
+}
+
+impl Totals {
+    fn summary(self, contact_id: Id) -> Result<CustomerSummary> {
+        Ok(CustomerSummary {
+            contact_id,
+            last_order_at: DateTime::from_timestamp_micros(self.last_micros).map(Timestamp::from),
+            orders: self.orders,
+            purchase_days: Some(self.days),
+            revenue: Money::new(self.revenue).map_err(|e| e.within("revenue"))?,
+            currency: None,
+        })
+    }
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// Sums every customer's rows: rows are grouped by customer (a counting
+/// sort), then each customer is summed on its own, in parallel.
+fn aggregate<'k>(
+    contacts: usize,
+    contact_of: &[u32],
+    at: &[i64],
+    amounts: &[f64],
+    order: impl Fn(usize) -> Order<'k> + Sync,
+    as_of: Timestamp,
+) -> Result<Vec<Totals>> {
+    let limit = as_of.get().timestamp_micros();
+    if let Some(row) =
+        (0..at.len()).find(|&r| at[r] > limit || DateTime::from_timestamp_micros(at[r]).is_none())
+    {
+        return Err(Error::invalid(
+            format!("[{row}].at"),
+            match DateTime::from_timestamp_micros(at[row]) {
+                Some(t) => format!(
+                    "the purchase ({}) is after as_of ({as_of})",
+                    Timestamp::from(t)
+                ),
+                None => "the time is out of range".to_string(),
+            },
+        ));
+    }
+    if let Some(row) = amounts.iter().position(|a| !(a.is_finite() && *a >= 0.0)) {
+        return Err(Error::invalid(
+            format!("[{row}].amount"),
+            format!(
+                "expected a finite non-negative amount, got {}",
+                amounts[row]
+            ),
+        ));
+    }
+    let mut starts = vec![0u32; contacts + 1];
+    for &c in contact_of {
+        starts[c as usize + 1] += 1;
+    }
+    for i in 0..contacts {
+        starts[i + 1] += starts[i];
+    }
+    // Each row's facts, written next to the same customer's other rows (one
+    // pass in row order), so that every customer is then read in one piece.
+    let mut fill = starts.clone();
+    let mut lines = vec![Line::default(); contact_of.len()];
+    for (row, &c) in contact_of.iter().enumerate() {
+        let slot = &mut fill[c as usize];
+        lines[*slot as usize] = Line {
+            order: order_hash(order(row)),
+            row: row as u32,
+            at: at[row],
+            amount: amounts[row],
+        };
+        *slot += 1;
+    }
+    Ok((0..contacts)
+        .into_par_iter()
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(orders, days): &mut (Vec<(u64, u32)>, Vec<i64>), c| {
+                let mine = &lines[starts[c] as usize..starts[c + 1] as usize];
+                orders.clear();
+                days.clear();
+                let mut totals = Totals {
+                    last_micros: i64::MIN,
+                    orders: 0,
+                    days: 0,
+                    revenue: 0.0,
+                };
+                for line in mine {
+                    totals.last_micros = totals.last_micros.max(line.at);
+                    totals.revenue += line.amount;
+                    orders.push((line.order, line.row));
+                    days.push(line.at.div_euclid(MICROS_PER_DAY));
+                }
+                orders.sort_unstable();
+                totals.orders = distinct_orders(orders, &order);
+                days.sort_unstable();
+                days.dedup();
+                totals.days = days.len() as u64;
+                totals
+            },
+        )
+        .collect())
+}
+
+/// One row, as a customer's sums read it.
+#[derive(Clone, Copy, Default)]
+struct Line {
+    order: u64,
+    row: u32,
+    at: i64,
+    amount: f64,
+}
+
+fn order_hash(order: Order<'_>) -> u64 {
+    let mut h = FxHasher::default();
+    order.hash(&mut h);
+    h.finish()
+}
+
+/// Distinct orders among `(hash, row)` sorted by hash: equal hashes are
+/// compared by their keys, so a collision never merges two orders.
+fn distinct_orders<'k>(orders: &[(u64, u32)], order: &impl Fn(usize) -> Order<'k>) -> u64 {
+    let mut count = 0;
+    let mut group = 0;
+    for i in 0..orders.len() {
+        if i == 0 || orders[i].0 != orders[i - 1].0 {
+            group = i;
+            count += 1;
+        } else {
+            let key = order(orders[i].1 as usize);
+            if (group..i).all(|j| order(orders[j].1 as usize) != key) {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// The Fx hash (rustc's): fast on short keys; the keys come from the shop's
+/// own table, so flooding resistance buys nothing here.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+type Fx = BuildHasherDefault<FxHasher>;
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.add(v as u64);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+
+    fn as_of() -> Timestamp {
+        Timestamp::parse("2024-07-01T00:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn columns_and_rows_agree() {
+        let rows: Vec<Purchase> = parse::list_from_json(
+            r#"[{"contact_id": "b", "order_id": "o1", "at": "2024-06-01T10:00:00Z", "amount": 5},
+                {"contact_id": "a", "order_id": "o1", "at": "2024-06-02T10:00:00Z", "amount": 7},
+                {"contact_id": "b", "order_id": "o2", "at": "2024-06-03T10:00:00Z", "amount": 1},
+                {"contact_id": "b", "order_id": "o1", "at": "2024-06-01T10:00:00Z", "amount": 2}]"#,
+        )
+        .unwrap();
+        let text = "babb";
+        let offsets = [0, 1, 2, 3, 4];
+        let orders = "o1o1o2o1";
+        let order_offsets = [0, 2, 4, 6, 8];
+        let at: Vec<i64> = rows.iter().map(|p| p.at.get().timestamp_micros()).collect();
+        let amounts: Vec<f64> = rows.iter().map(|p| p.amount.get()).collect();
+        let columns = PurchaseColumns {
+            contact_ids: Keys::Text {
+                offsets: &offsets,
+                bytes: text.as_bytes(),
+            },
+            order_ids: Some(Keys::Text {
+                offsets: &order_offsets,
+                bytes: orders.as_bytes(),
+            }),
+            at_micros: &at,
+            amounts: &amounts,
+        };
+        let a = summarize(&rows, as_of()).unwrap();
+        let b = summarize_columns(&columns, as_of()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a[0].contact_id.as_str(), "b");
+        assert_eq!(
+            (a[0].orders, a[0].purchase_days, a[0].revenue.get()),
+            (2, Some(2), 8.0)
+        );
+    }
+
+    #[test]
+    fn a_hash_collision_never_merges_two_orders() {
+        let keys = [Key::Int(1), Key::Int(2), Key::Int(1)];
+        let order = |row: usize| Order::Key(keys[row]);
+        // All three claim one hash: the keys still tell 1 and 2 apart.
+        assert_eq!(distinct_orders(&[(7, 0), (7, 1), (7, 2)], &order), 2);
+        assert_eq!(
+            distinct_orders(&[(1, 0), (2, 1), (1, 2)], &order),
+            3,
+            "sorted input expected"
+        );
+        assert_eq!(distinct_orders(&[], &order), 0);
+    }
+
+    #[test]
+    fn bad_rows_are_named() {
+        let at = [0, i64::MAX];
+        let columns = PurchaseColumns {
+            contact_ids: Keys::Int(&[1, 2]),
+            order_ids: None,
+            at_micros: &at,
+            amounts: &[1.0, 2.0],
+        };
+        let err = summarize_columns(&columns, as_of()).unwrap_err();
+        assert_eq!(err.path(), Some("[1].at"));
+        let columns = PurchaseColumns {
+            at_micros: &[0, 0],
+            amounts: &[1.0, f64::NAN],
+            ..columns
+        };
+        assert_eq!(
+            summarize_columns(&columns, as_of()).unwrap_err().path(),
+            Some("[1].amount")
+        );
+        let columns = PurchaseColumns {
+            amounts: &[1.0],
+            ..columns
+        };
+        assert_eq!(
+            summarize_columns(&columns, as_of()).unwrap_err().path(),
+            Some("amount")
+        );
+        let bad_offsets = PurchaseColumns {
+            contact_ids: Keys::Text {
+                offsets: &[0, 5, 9],
+                bytes: b"abc",
+            },
+            amounts: &[1.0, 1.0],
+            ..columns
+        };
+        assert_eq!(
+            summarize_columns(&bad_offsets, as_of()).unwrap_err().path(),
+            Some("contact_id")
+        );
+    }
+}
