@@ -64,16 +64,19 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	cargo run --quiet --release -p patron --example rfm
 	cargo run --quiet --release -p patron --example profile
 	cargo run --quiet --release -p patron --example purchase
+	cargo run --quiet --release -p patron --example segment
 	cargo run --quiet --release -p patron --example predict
 	$(VPY) examples/python/quickstart.py
 	$(VPY) examples/python/rfm.py
 	$(VPY) examples/python/profile.py
 	$(VPY) examples/python/purchase.py
+	$(VPY) examples/python/segment.py
 	$(VPY) examples/python/predict.py
 	NODE_PATH=target/node_path node examples/node/quickstart.js
 	NODE_PATH=target/node_path node examples/node/rfm.js
 	NODE_PATH=target/node_path node examples/node/profile.js
 	NODE_PATH=target/node_path node examples/node/purchase.js
+	NODE_PATH=target/node_path node examples/node/segment.js
 	NODE_PATH=target/node_path node examples/node/predict.js
 
 docs-check: ## Check that docs and README quote the tested example files exactly

@@ -415,6 +415,30 @@ export function customerSummaries (profiles: Data[], asOf: TimestampInput): Prom
 /** The purchases of every profile as transactions for predictHistories. */
 export function profileTransactions (profiles: Data[]): Promise<Transaction[]>
 
+/** A segment rule: `{all: [...]}`, `{any: [...]}`, `{not: rule}`, `{field, op, value}`, `{segment: name}`, `{bucket: {percent, salt}}` (docs/segments.md). */
+export type SegmentRuleExpr =
+  | { all: SegmentRuleExpr[] }
+  | { any: SegmentRuleExpr[] }
+  | { not: SegmentRuleExpr }
+  | { segment: string }
+  | { bucket: { percent: number, salt?: string } }
+  | { field: string, op: string, value?: unknown }
+/** Why a contact is in a segment or not, part by part. */
+export interface Explanation {
+  kind: 'all' | 'any' | 'not' | 'segment' | 'bucket' | 'field'
+  name?: string
+  op?: string
+  value?: unknown
+  result: boolean
+  parts?: Explanation[]
+}
+/** Checks segments (name to rule) as a whole: fields, types, references, cycles; returns the names. */
+export function checkSegments (segments: Record<string, SegmentRuleExpr>): string[]
+/** The segments each contact is in, from their facts (profileFacts). */
+export function segmentMembers (segments: Record<string, SegmentRuleExpr>, facts: Data[]): Promise<Array<{ contact_id: string, segments: string[] }>>
+/** Why one contact is in segment `name` or not. */
+export function explainSegment (segments: Record<string, SegmentRuleExpr>, name: string, facts: Data): Explanation
+
 export interface ErrorInfo {
   code?: string
   path?: string | null

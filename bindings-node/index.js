@@ -207,6 +207,11 @@ module.exports = {
   customerSummaries: async (profiles, asOf) =>
     callAsync(native.customerSummariesJson, encode(profiles, 'profiles', 'profiles'), encodeTime(asOf, 'as_of')),
   profileTransactions: async (profiles) => callAsync(native.profileTransactionsJson, encode(profiles, 'profiles', 'profiles')),
+  checkSegments: (segments) => call(native.checkSegmentsJson, encode(segments, 'segments', 'segments')),
+  segmentMembers: async (segments, facts) =>
+    callAsync(native.segmentMembersJson, encode(segments, 'segments', 'segments'), encode(facts, 'facts', 'facts')),
+  explainSegment: (segments, name, facts) =>
+    call(native.explainSegmentJson, encode(segments, 'segments', 'segments'), String(name), encode(facts, 'facts', 'facts')),
   PatronError,
   ValidationError,
   JsonError,

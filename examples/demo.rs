@@ -83,6 +83,44 @@ fn print_profiles(
     Ok(facts)
 }
 
+/// Segments over the sample shop: the seed's two examples as written (this
+/// small shop has no customer who matches them) and a few that do match.
+fn print_segments(facts: &[patron::profile::Facts]) -> Result<(), patron::Error> {
+    use patron::segment::Registry;
+
+    let segments = Registry::from_json(
+        r#"{
+          "seed: suit buyers this month, 180000 in 4 orders": {"all": [
+            {"field": "bought_categories.suits.last_at", "op": "within_last_days", "value": 30},
+            {"field": "revenue", "op": ">=", "value": 180000},
+            {"field": "orders", "op": ">=", "value": 4}]},
+          "seed: 10 purchases, last 6 months ago, check 8000": {"all": [
+            {"field": "orders", "op": ">=", "value": 10},
+            {"field": "last_order_at", "op": "more_than_days_ago", "value": 180},
+            {"field": "average_order_value", "op": ">=", "value": 8000}]},
+          "buyers": {"field": "orders", "op": ">", "value": 0},
+          "subscribed, never bought": {"not": {"segment": "buyers"}},
+          "shoe buyers": {"field": "bought_categories.shoes.orders", "op": ">=", "value": 1},
+          "open cart over an hour": {"field": "cart.age_seconds", "op": ">", "value": 3600},
+          "repeat buyers past their interval": {"all": [
+            {"field": "purchase_days", "op": ">=", "value": 2},
+            {"field": "at_risk", "op": "=", "value": true}]},
+          "email openers": {"field": "messages.email.opened", "op": ">", "value": 0},
+          "holdout 10%": {"bucket": {"percent": 10, "salt": "demo"}}
+        }"#,
+    )?;
+    let members = segments.members(facts)?;
+    println!("\nSegments ({} contacts):", facts.len());
+    for name in segments.names() {
+        let n = members
+            .iter()
+            .filter(|m| m.segments.iter().any(|s| s == name))
+            .count();
+        println!("  {name:<52} {n:>4}");
+    }
+    Ok(())
+}
+
 /// RFM, the four groups and the lifecycle grid, from the profiles' facts.
 fn print_rfm(
     facts: &[patron::profile::Facts],
@@ -219,6 +257,7 @@ fn main() -> Result<(), patron::Error> {
         .unwrap_or(patron::model::Timestamp::parse("2025-01-01T00:00:00Z")?);
     let facts = print_profiles(&contacts, &catalog, &events, as_of)?;
     print_rfm(&facts, as_of)?;
+    print_segments(&facts)?;
 
     println!("\nBad input gets a typed error that names the field:");
     let bad = r#"{"type": "order_placed", "id": "e-x", "contact_id": "c1", "at": "2024-05-01T10:00:00+02:00",

@@ -13,6 +13,7 @@ mod predict;
 mod profile;
 mod purchase;
 mod rfm;
+mod segment;
 mod task;
 
 /// The version of the native addon, to check it matches the JavaScript wrapper.

@@ -60,7 +60,10 @@ const objectOps = {
   customer_summaries: (v) => patron.customerSummaries(v.profiles, v.as_of),
   profile_transactions: (v) => patron.profileTransactions(v.profiles),
   summarize_purchases: (v) => patron.summarizePurchases(v.purchases, v.as_of),
-  rfm_from_purchases: (v) => patron.rfmFromPurchases(v.purchases, v.as_of, v.config)
+  rfm_from_purchases: (v) => patron.rfmFromPurchases(v.purchases, v.as_of, v.config),
+  check_segments: (v) => patron.checkSegments(v.segments),
+  segment_members: (v) => patron.segmentMembers(v.segments, v.facts),
+  explain_segment: (v) => patron.explainSegment(v.segments, v.name, v.facts)
 }
 
 const validateOps = {
@@ -85,7 +88,8 @@ const textOps = {
 }
 for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit',
   'gamma_gamma_predict', 'predict_average_interval', 'predict_clv', 'build_profiles', 'apply_event', 'profile_facts',
-  'customer_summaries', 'profile_transactions', 'summarize_purchases', 'rfm_from_purchases']) {
+  'customer_summaries', 'profile_transactions', 'summarize_purchases', 'rfm_from_purchases',
+  'check_segments', 'segment_members', 'explain_segment']) {
   textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 

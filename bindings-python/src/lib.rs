@@ -14,6 +14,7 @@ mod predict;
 mod profile;
 mod purchase;
 mod rfm;
+mod segment;
 
 /// The native module behind the `patron` package.
 #[pymodule]
@@ -56,5 +57,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(profile::profile_transactions, m)?)?;
     m.add_function(wrap_pyfunction!(purchase::summarize_purchases, m)?)?;
     m.add_function(wrap_pyfunction!(purchase::rfm_from_purchases, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::check_segments, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::segment_members, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::explain_segment, m)?)?;
     Ok(())
 }

@@ -51,6 +51,9 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "profile_transactions": lambda v: patron.profile_transactions(v["profiles"]),
     "summarize_purchases": lambda v: patron.summarize_purchases(v["purchases"], v["as_of"]),
     "rfm_from_purchases": lambda v: patron.rfm_from_purchases(v["purchases"], v["as_of"], v.get("config")),
+    "check_segments": lambda v: patron.check_segments(v["segments"]),
+    "segment_members": lambda v: patron.segment_members(v["segments"], v["facts"]),
+    "explain_segment": lambda v: patron.explain_segment(v["segments"], v["name"], v["facts"]),
 }
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
@@ -86,6 +89,9 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "profile_transactions",
             "summarize_purchases",
             "rfm_from_purchases",
+            "check_segments",
+            "segment_members",
+            "explain_segment",
         )
     },
 }

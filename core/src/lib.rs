@@ -42,6 +42,7 @@ pub mod profile;
 pub mod purchase;
 pub mod rfm;
 pub mod sample;
+pub mod segment;
 mod suggest;
 
 pub use error::{Error, Location, Result};

@@ -32,7 +32,7 @@ use crate::model::{
     Catalog, Category, ConsentChange, Contact, Event, EventKind, Id, Product, Timestamp,
 };
 use crate::predict::{BgNbd, GammaGamma, History, Transaction};
-use crate::profile::Profile;
+use crate::profile::{Facts, Profile};
 use crate::purchase::Purchase;
 use crate::rfm::{CustomerSummary, FourGroupConfig, RfmConfig};
 use crate::suggest::nearest;
@@ -102,6 +102,11 @@ fn at_index(e: Error, i: usize) -> Error {
     }
 }
 
+/// What kind of JSON value `v` is, for messages ("a number", "text").
+pub(crate) fn kind_name(v: &Value) -> &'static str {
+    kind_of(v)
+}
+
 fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -153,6 +158,7 @@ derived_model! {
     GammaGamma => |m| m.check();
     Profile => Profile::normalize;
     Purchase => |_| Ok(());
+    Facts => |_| Ok(());
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {
@@ -632,6 +638,11 @@ fn from_path_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
 
 fn is_syntax(e: &serde_json::Error) -> bool {
     !matches!(e.classify(), serde_json::error::Category::Data)
+}
+
+/// JSON text as a plain value; malformed text is an [`Error::Json`] with line and column.
+pub(crate) fn from_json_value(text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(json_error)
 }
 
 fn json_error(e: serde_json::Error) -> Error {

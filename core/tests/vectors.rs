@@ -5,9 +5,10 @@ use patron::lifecycle::{self, LifecycleConfig};
 use patron::model::Timestamp;
 use patron::parse::{self, Model};
 use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
-use patron::profile::{self, Profile};
+use patron::profile::{self, Facts, Profile};
 use patron::purchase::{self, Purchase};
 use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
+use patron::segment::Registry;
 use patron::{Catalog, ConsentChange, Contact, Error, Event, Product};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -329,8 +330,31 @@ fn purchase_op(op: &str, input: Input) -> Result<Value, Error> {
     ok(rfm::score(&customers, as_of, &config).map_err(|e| e.within("purchases")))
 }
 
+/// The segment ops take `{"segments", "facts", "name"}`.
+fn segment_op(op: &str, input: Input) -> Result<Value, Error> {
+    let v = match input {
+        Input::Object(v) => v,
+        Input::Text(t) => serde_json::from_str(&t).unwrap(),
+    };
+    let registry = Registry::from_value(v["segments"].clone()).map_err(|e| e.within("segments"))?;
+    match op {
+        "check_segments" => Ok(json!(registry.names().collect::<Vec<_>>())),
+        "segment_members" => {
+            let facts: Vec<Facts> =
+                parse::list_from_json(&v["facts"].to_string()).map_err(|e| e.within("facts"))?;
+            ok(registry.members(&facts).map_err(|e| e.within("facts")))
+        }
+        _ => {
+            let facts = Facts::from_value(v["facts"].clone()).map_err(|e| e.within("facts"))?;
+            let name = v["name"].as_str().unwrap_or_default();
+            ok(registry.explain(name, &facts).map_err(|e| e.within("name")))
+        }
+    }
+}
+
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
+        "check_segments" | "segment_members" | "explain_segment" => segment_op(op, input),
         "summarize_purchases" | "rfm_from_purchases" => purchase_op(op, input),
         "build_profiles"
         | "apply_event"

@@ -5,6 +5,8 @@ from typing import Any, TypeAlias, overload
 from datetime import date, datetime
 
 from patron.types import (
+    Explanation,
+    Membership,
     ArrowTable,
     Columns,
     AppliedEvent,
@@ -71,6 +73,9 @@ __all__ = [
     "profile_transactions",
     "summarize_purchases",
     "rfm_from_purchases",
+    "check_segments",
+    "segment_members",
+    "explain_segment",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -172,3 +177,9 @@ def profile_facts(
 ) -> list[Facts]: ...
 def customer_summaries(profiles: Sequence[_Data], as_of: datetime | str) -> list[CustomerSummary]: ...
 def profile_transactions(profiles: Sequence[_Data]) -> list[Transaction]: ...
+def check_segments(segments: Mapping[str, _Data]) -> list[str]: ...
+@overload
+def segment_members(segments: Mapping[str, _Data], facts: Sequence[_Data]) -> list[Membership]: ...
+@overload
+def segment_members(segments: Mapping[str, _Data], facts: Columns) -> ArrowTable: ...
+def explain_segment(segments: Mapping[str, _Data], name: str, facts: _Data) -> Explanation: ...

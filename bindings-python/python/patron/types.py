@@ -614,3 +614,21 @@ class Purchase(TypedDict):
     order_id: NotRequired[str]
     at: datetime | str
     amount: float
+
+
+class Membership(TypedDict):
+    """The segments one contact is in."""
+
+    contact_id: str
+    segments: list[str]
+
+
+class Explanation(TypedDict):
+    """Why a contact is in a segment or not, part by part."""
+
+    kind: Literal["all", "any", "not", "segment", "bucket", "field"]
+    name: NotRequired[str]
+    op: NotRequired[str]
+    value: NotRequired[Any]
+    result: bool
+    parts: NotRequired[list["Explanation"]]

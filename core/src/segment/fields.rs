@@ -1,0 +1,160 @@
+//! The facts a rule may name, and their types: checked when a rule is
+//! built, so a typo or a date compared to a number fails then, not silently
+//! at evaluation.
+
+use crate::suggest::nearest;
+
+/// What kind of value a field holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A number (counts, amounts, days).
+    Number,
+    /// Text.
+    Text,
+    /// True or false.
+    Bool,
+    /// An instant.
+    Time,
+    /// A calendar day.
+    Date,
+}
+
+impl Kind {
+    /// The name used in error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Number => "a number",
+            Kind::Text => "text",
+            Kind::Bool => "true or false",
+            Kind::Time => "a time",
+            Kind::Date => "a date",
+        }
+    }
+}
+
+/// Field patterns; `*` stands for one key (a product, category, brand,
+/// channel, query, coupon, survey or event name).
+const FIELDS: &[(&str, Kind)] = &[
+    ("orders", Kind::Number),
+    ("cancelled_orders", Kind::Number),
+    ("returned_orders", Kind::Number),
+    ("revenue", Kind::Number),
+    ("currency", Kind::Text),
+    ("average_order_value", Kind::Number),
+    ("first_order_at", Kind::Time),
+    ("last_order_at", Kind::Time),
+    ("days_since_last_order", Kind::Number),
+    ("purchase_days", Kind::Number),
+    ("average_interval_days", Kind::Number),
+    ("next_order_expected", Kind::Date),
+    ("at_risk", Kind::Bool),
+    ("first_seen_at", Kind::Time),
+    ("last_activity_at", Kind::Time),
+    ("days_since_last_activity", Kind::Number),
+    ("bought_products.*.orders", Kind::Number),
+    ("bought_products.*.quantity", Kind::Number),
+    ("bought_products.*.spent", Kind::Number),
+    ("bought_products.*.first_at", Kind::Time),
+    ("bought_products.*.last_at", Kind::Time),
+    ("bought_categories.*.orders", Kind::Number),
+    ("bought_categories.*.quantity", Kind::Number),
+    ("bought_categories.*.spent", Kind::Number),
+    ("bought_categories.*.first_at", Kind::Time),
+    ("bought_categories.*.last_at", Kind::Time),
+    ("bought_brands.*.orders", Kind::Number),
+    ("bought_brands.*.quantity", Kind::Number),
+    ("bought_brands.*.spent", Kind::Number),
+    ("bought_brands.*.first_at", Kind::Time),
+    ("bought_brands.*.last_at", Kind::Time),
+    ("viewed_products.*.count", Kind::Number),
+    ("viewed_products.*.first_at", Kind::Time),
+    ("viewed_products.*.last_at", Kind::Time),
+    ("viewed_categories.*.count", Kind::Number),
+    ("viewed_categories.*.first_at", Kind::Time),
+    ("viewed_categories.*.last_at", Kind::Time),
+    ("viewed_brands.*.count", Kind::Number),
+    ("viewed_brands.*.first_at", Kind::Time),
+    ("viewed_brands.*.last_at", Kind::Time),
+    ("searches.*.count", Kind::Number),
+    ("searches.*.last_at", Kind::Time),
+    ("cart.value", Kind::Number),
+    ("cart.currency", Kind::Text),
+    ("cart.updated_at", Kind::Time),
+    ("cart.age_seconds", Kind::Number),
+    ("wishlist.*", Kind::Time),
+    ("checkouts.count", Kind::Number),
+    ("checkouts.last_at", Kind::Time),
+    ("messages.*.sent", Kind::Number),
+    ("messages.*.delivered", Kind::Number),
+    ("messages.*.opened", Kind::Number),
+    ("messages.*.clicked", Kind::Number),
+    ("messages.*.unsubscribed", Kind::Number),
+    ("messages.*.bounced", Kind::Number),
+    ("messages.*.complained", Kind::Number),
+    ("messages.*.last_sent_at", Kind::Time),
+    ("messages.*.last_opened_at", Kind::Time),
+    ("messages.*.last_clicked_at", Kind::Time),
+    ("coupons.*.count", Kind::Number),
+    ("coupons.*.last_at", Kind::Time),
+    ("surveys.*.count", Kind::Number),
+    ("surveys.*.last_at", Kind::Time),
+    ("custom_events.*.count", Kind::Number),
+    ("custom_events.*.first_at", Kind::Time),
+    ("custom_events.*.last_at", Kind::Time),
+];
+
+/// The kind of the field at `path` (dotted), or an error message naming the
+/// nearest known field.
+pub fn kind_of(path: &str) -> Result<Kind, String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    for (pattern, kind) in FIELDS {
+        let want: Vec<&str> = pattern.split('.').collect();
+        if want.len() == parts.len()
+            && want
+                .iter()
+                .zip(&parts)
+                .all(|(w, p)| *w == "*" && !p.is_empty() || w == p)
+        {
+            return Ok(*kind);
+        }
+    }
+    // Suggest with the rule's own keys in place of `*`.
+    let filled: Vec<String> = FIELDS
+        .iter()
+        .map(|(pattern, _)| {
+            let want: Vec<&str> = pattern.split('.').collect();
+            want.iter()
+                .enumerate()
+                .map(|(i, w)| match (*w, parts.get(i)) {
+                    ("*", Some(p)) => *p,
+                    _ => w,
+                })
+                .collect::<Vec<_>>()
+                .join(".")
+        })
+        .collect();
+    let hint = nearest(path, filled.iter().map(String::as_str))
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
+    Err(format!("unknown field `{path}`{hint}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_keys_and_typos_get_a_suggestion() {
+        assert_eq!(kind_of("orders"), Ok(Kind::Number));
+        assert_eq!(kind_of("bought_categories.suits.spent"), Ok(Kind::Number));
+        assert_eq!(kind_of("wishlist.p-1"), Ok(Kind::Time));
+        assert!(kind_of("bought_categories..spent").is_err());
+        let err = kind_of("bought_categories.suits.spnt").unwrap_err();
+        assert!(
+            err.contains("did you mean `bought_categories.suits.spent`?"),
+            "{err}"
+        );
+        let err = kind_of("revenu").unwrap_err();
+        assert!(err.contains("`revenue`"), "{err}");
+    }
+}

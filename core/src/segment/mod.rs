@@ -1,0 +1,903 @@
+//! Segments: rules over the facts patron knows about a contact, combined
+//! with AND / OR / NOT to any depth, referring to other segments by name.
+//!
+//! A rule's JSON form is one of:
+//!
+//! | form | meaning |
+//! |---|---|
+//! | `{"all": [rule, ...]}` | every rule holds (AND) |
+//! | `{"any": [rule, ...]}` | some rule holds (OR) |
+//! | `{"not": rule}` | the rule does not hold |
+//! | `{"field": "orders", "op": ">=", "value": 3}` | a condition on a fact |
+//! | `{"segment": "vip"}` | the contact is in the segment named `vip` |
+//! | `{"bucket": {"percent": 10, "salt": "holdout"}}` | a stable 10% of contacts, by a hash of the id |
+//!
+//! Conditions: `=`, `!=`, `<`, `<=`, `>`, `>=`, `between` (`[low, high]`,
+//! inclusive), `in` (a list), `contains` and `starts_with` (text),
+//! `is_set`, `is_empty` (no value), and for times `within_last_days` and
+//! `more_than_days_ago` (relative to the facts' `as_of`). Fields are the
+//! [`Facts`] by name, with keys for products, categories, brands, channels
+//! and events: `bought_categories.suits.spent`, `messages.email.opened`. A
+//! rule is checked when built: unknown fields (with the nearest known name),
+//! values of the wrong type, nesting deeper than 64 levels.
+//!
+//! ```
+//! use patron::segment::{Registry, Rule};
+//! use patron::{model::Timestamp, parse, profile};
+//!
+//! let events: Vec<patron::Event> = parse::list_from_json(r#"[
+//!   {"type": "order_placed", "id": "e1", "contact_id": "c1", "at": "2024-06-03T10:00:00Z", "order_id": "o1",
+//!    "lines": [{"product_id": "suit-9", "quantity": 1, "unit_price": 180000, "category_id": "suits"}],
+//!    "total": 180000, "currency": "RUB"}
+//! ]"#)?;
+//! let facts = profile::build(&events)?[0].facts(Timestamp::parse("2024-06-20T00:00:00Z")?, None)?;
+//!
+//! let registry = Registry::new([
+//!     ("suit buyers", Rule::from_json(r#"{"all": [
+//!         {"field": "bought_categories.suits.last_at", "op": "within_last_days", "value": 30},
+//!         {"field": "revenue", "op": ">=", "value": 180000}]}"#)?),
+//!     ("not suit buyers", Rule::from_json(r#"{"not": {"segment": "suit buyers"}}"#)?),
+//! ])?;
+//! assert_eq!(registry.members_of(&facts)?, ["suit buyers"]);
+//!
+//! // Why: each part with the contact's value.
+//! let why = registry.explain("suit buyers", &facts)?;
+//! assert_eq!(why.parts[1].value, Some(serde_json::json!(180000.0)));
+//! # Ok::<(), patron::Error>(())
+//! ```
+
+mod fields;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+pub use fields::Kind;
+
+use crate::error::{Error, Result};
+use crate::model::Timestamp;
+use crate::profile::Facts;
+
+/// The deepest nesting a rule may have.
+pub const MAX_DEPTH: usize = 64;
+
+/// A checked rule. Its JSON form is the one it was read from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    expr: Expr,
+    source: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Expr {
+    All(Vec<Expr>),
+    Any(Vec<Expr>),
+    Not(Box<Expr>),
+    Segment(String),
+    Bucket { percent: f64, salt: String },
+    Compare(Condition),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Condition {
+    field: String,
+    kind: Kind,
+    op: Op,
+    operand: Operand,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Between,
+    In,
+    Contains,
+    StartsWith,
+    IsSet,
+    IsEmpty,
+    WithinLastDays,
+    MoreThanDaysAgo,
+}
+
+const OPS: &[(&str, Op)] = &[
+    ("=", Op::Eq),
+    ("!=", Op::Ne),
+    ("<", Op::Lt),
+    ("<=", Op::Le),
+    (">", Op::Gt),
+    (">=", Op::Ge),
+    ("between", Op::Between),
+    ("in", Op::In),
+    ("contains", Op::Contains),
+    ("starts_with", Op::StartsWith),
+    ("is_set", Op::IsSet),
+    ("is_empty", Op::IsEmpty),
+    ("within_last_days", Op::WithinLastDays),
+    ("more_than_days_ago", Op::MoreThanDaysAgo),
+];
+
+/// A value a condition compares with, read in the field's kind.
+#[derive(Clone, Debug, PartialEq)]
+enum Scalar {
+    Number(f64),
+    Text(String),
+    Bool(bool),
+    Time(Timestamp),
+    Date(NaiveDate),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Operand {
+    None,
+    One(Scalar),
+    Range(Scalar, Scalar),
+    List(Vec<Scalar>),
+    Days(f64),
+}
+
+fn invalid(path: &str, message: impl Into<String>) -> Error {
+    Error::invalid(path, message)
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else if key.starts_with('[') {
+        format!("{path}{key}")
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+impl Rule {
+    /// Reads and checks a rule from JSON text.
+    pub fn from_json(text: &str) -> Result<Rule> {
+        let value: Value = crate::parse::from_json_value(text)?;
+        Rule::from_value(value)
+    }
+
+    /// Reads and checks a rule from a JSON value.
+    pub fn from_value(value: Value) -> Result<Rule> {
+        let expr = read(&value, "", 0)?;
+        Ok(Rule {
+            expr,
+            source: value,
+        })
+    }
+
+    /// Whether the contact these facts describe matches, with segment
+    /// references answered by `segment` (see [`Registry`]).
+    fn eval(&self, facts: &Value, segment: &mut dyn FnMut(&str) -> Result<bool>) -> Result<bool> {
+        eval(&self.expr, facts, segment)
+    }
+
+    /// The segments this rule refers to.
+    pub fn references(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        collect_references(&self.expr, &mut out);
+        out
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.source.serialize(s)
+    }
+}
+
+fn collect_references<'a>(expr: &'a Expr, out: &mut Vec<&'a str>) {
+    match expr {
+        Expr::All(items) | Expr::Any(items) => {
+            items.iter().for_each(|e| collect_references(e, out))
+        }
+        Expr::Not(inner) => collect_references(inner, out),
+        Expr::Segment(name) => out.push(name),
+        Expr::Bucket { .. } | Expr::Compare(_) => {}
+    }
+}
+
+fn read(value: &Value, path: &str, depth: usize) -> Result<Expr> {
+    if depth > MAX_DEPTH {
+        return Err(invalid(
+            path,
+            format!("rules nest at most {MAX_DEPTH} levels deep"),
+        ));
+    }
+    let Value::Object(map) = value else {
+        return Err(invalid(path, "expected a rule object"));
+    };
+    let single = |key: &str| -> Result<&Value> {
+        if map.len() != 1 {
+            return Err(invalid(path, format!("`{key}` stands alone in its object")));
+        }
+        Ok(&map[key])
+    };
+    if map.contains_key("all") || map.contains_key("any") {
+        let key = if map.contains_key("all") {
+            "all"
+        } else {
+            "any"
+        };
+        let Value::Array(items) = single(key)? else {
+            return Err(invalid(&join(path, key), "expected a list of rules"));
+        };
+        let here = join(path, key);
+        let rules = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| read(item, &join(&here, &format!("[{i}]")), depth + 1))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(if key == "all" {
+            Expr::All(rules)
+        } else {
+            Expr::Any(rules)
+        });
+    }
+    if map.contains_key("not") {
+        let inner = read(single("not")?, &join(path, "not"), depth + 1)?;
+        return Ok(Expr::Not(Box::new(inner)));
+    }
+    if map.contains_key("segment") {
+        let Value::String(name) = single("segment")? else {
+            return Err(invalid(&join(path, "segment"), "expected a segment name"));
+        };
+        return Ok(Expr::Segment(name.clone()));
+    }
+    if map.contains_key("bucket") {
+        let here = join(path, "bucket");
+        let Value::Object(b) = single("bucket")? else {
+            return Err(invalid(&here, "expected {\"percent\": ..., \"salt\": ...}"));
+        };
+        let percent = b
+            .get("percent")
+            .and_then(Value::as_f64)
+            .filter(|p| (0.0..=100.0).contains(p));
+        let Some(percent) = percent else {
+            return Err(invalid(
+                &join(&here, "percent"),
+                "expected a number from 0 to 100",
+            ));
+        };
+        let salt = match b.get("salt") {
+            None => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => return Err(invalid(&join(&here, "salt"), "expected text")),
+        };
+        if let Some(k) = b.keys().find(|k| *k != "percent" && *k != "salt") {
+            return Err(invalid(
+                &join(&here, k),
+                "unknown field; expected `percent` or `salt`",
+            ));
+        }
+        return Ok(Expr::Bucket { percent, salt });
+    }
+    if map.contains_key("field") {
+        return read_condition(map, path).map(Expr::Compare);
+    }
+    let keys = ["all", "any", "not", "segment", "bucket", "field"];
+    let first = map.keys().next().map(String::as_str).unwrap_or("");
+    let hint = crate::suggest::nearest(first, keys)
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default();
+    Err(invalid(
+        &join(path, first),
+        format!("expected one of all, any, not, segment, bucket, field{hint}"),
+    ))
+}
+
+fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Condition> {
+    if let Some(k) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "field" | "op" | "value"))
+    {
+        return Err(invalid(
+            &join(path, k),
+            "unknown field; a condition has `field`, `op` and `value`",
+        ));
+    }
+    let Some(Value::String(field)) = map.get("field") else {
+        return Err(invalid(&join(path, "field"), "expected a field name"));
+    };
+    let kind = fields::kind_of(field).map_err(|m| invalid(&join(path, "field"), m))?;
+    let Some(Value::String(op_name)) = map.get("op") else {
+        return Err(invalid(&join(path, "op"), "expected an operator"));
+    };
+    let Some(op) = OPS.iter().find(|(n, _)| n == op_name).map(|(_, o)| *o) else {
+        let hint = crate::suggest::nearest(op_name, OPS.iter().map(|(n, _)| *n))
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        return Err(invalid(
+            &join(path, "op"),
+            format!("unknown operator `{op_name}`{hint}"),
+        ));
+    };
+    let at = join(path, "value");
+    let value = map.get("value");
+    let scalar = |v: &Value, at: &str| scalar_of(v, kind, field, at);
+    let operand = match op {
+        Op::IsSet | Op::IsEmpty => {
+            if value.is_some() {
+                return Err(invalid(&at, format!("`{op_name}` takes no value")));
+            }
+            Operand::None
+        }
+        Op::WithinLastDays | Op::MoreThanDaysAgo => {
+            if !matches!(kind, Kind::Time | Kind::Date) {
+                return Err(invalid(
+                    &join(path, "op"),
+                    format!(
+                        "`{op_name}` needs a time or a date; `{field}` is {}",
+                        kind.name()
+                    ),
+                ));
+            }
+            match value.and_then(Value::as_f64) {
+                Some(days) if days >= 0.0 => Operand::Days(days),
+                _ => return Err(invalid(&at, "expected a number of days, not negative")),
+            }
+        }
+        Op::Between => match value {
+            Some(Value::Array(pair)) if pair.len() == 2 => Operand::Range(
+                scalar(&pair[0], &join(&at, "[0]"))?,
+                scalar(&pair[1], &join(&at, "[1]"))?,
+            ),
+            _ => return Err(invalid(&at, "expected [low, high]")),
+        },
+        Op::In => match value {
+            Some(Value::Array(items)) => Operand::List(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| scalar(v, &join(&at, &format!("[{i}]"))))
+                    .collect::<Result<_>>()?,
+            ),
+            _ => return Err(invalid(&at, "expected a list")),
+        },
+        Op::Contains | Op::StartsWith => {
+            if kind != Kind::Text {
+                return Err(invalid(
+                    &join(path, "op"),
+                    format!("`{op_name}` needs text; `{field}` is {}", kind.name()),
+                ));
+            }
+            Operand::One(scalar(value.unwrap_or(&Value::Null), &at)?)
+        }
+        Op::Lt | Op::Le | Op::Gt | Op::Ge if matches!(kind, Kind::Bool | Kind::Text) => {
+            return Err(invalid(
+                &join(path, "op"),
+                format!(
+                    "`{op_name}` does not order {}; `{field}` is {}",
+                    kind.name(),
+                    kind.name()
+                ),
+            ));
+        }
+        _ => Operand::One(scalar(value.unwrap_or(&Value::Null), &at)?),
+    };
+    Ok(Condition {
+        field: field.clone(),
+        kind,
+        op,
+        operand,
+    })
+}
+
+fn scalar_of(v: &Value, kind: Kind, field: &str, at: &str) -> Result<Scalar> {
+    let mismatch = || {
+        invalid(
+            at,
+            format!(
+                "`{field}` is {}, got {}",
+                kind.name(),
+                crate::parse::kind_name(v)
+            ),
+        )
+    };
+    Ok(match kind {
+        Kind::Number => Scalar::Number(v.as_f64().ok_or_else(mismatch)?),
+        Kind::Text => Scalar::Text(v.as_str().ok_or_else(mismatch)?.to_string()),
+        Kind::Bool => Scalar::Bool(v.as_bool().ok_or_else(mismatch)?),
+        Kind::Time => Scalar::Time(
+            Timestamp::parse(v.as_str().ok_or_else(mismatch)?)
+                .map_err(|e| invalid(at, e.reason()))?,
+        ),
+        Kind::Date => Scalar::Date(
+            NaiveDate::parse_from_str(v.as_str().ok_or_else(mismatch)?, "%Y-%m-%d")
+                .map_err(|_| invalid(at, "expected a date as YYYY-MM-DD"))?,
+        ),
+    })
+}
+
+/// The facts as the JSON object rules read.
+fn subject(facts: &Facts) -> Value {
+    serde_json::to_value(facts).unwrap_or(Value::Null)
+}
+
+fn lookup<'a>(facts: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(facts, |v, key| v.get(key))
+        .filter(|v| !v.is_null())
+}
+
+fn value_as(v: &Value, kind: Kind) -> Option<Scalar> {
+    match kind {
+        Kind::Number => v.as_f64().map(Scalar::Number),
+        Kind::Text => v.as_str().map(|s| Scalar::Text(s.to_string())),
+        Kind::Bool => v.as_bool().map(Scalar::Bool),
+        Kind::Time => v
+            .as_str()
+            .and_then(|s| Timestamp::parse(s).ok())
+            .map(Scalar::Time),
+        Kind::Date => v
+            .as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .map(Scalar::Date),
+    }
+}
+
+fn compare(a: &Scalar, b: &Scalar) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Scalar::Number(x), Scalar::Number(y)) => x.partial_cmp(y),
+        (Scalar::Text(x), Scalar::Text(y)) => Some(x.cmp(y)),
+        (Scalar::Bool(x), Scalar::Bool(y)) => Some(x.cmp(y)),
+        (Scalar::Time(x), Scalar::Time(y)) => Some(x.cmp(y)),
+        (Scalar::Date(x), Scalar::Date(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+fn as_of(facts: &Value) -> Option<Timestamp> {
+    facts
+        .get("as_of")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Timestamp::parse(s).ok())
+}
+
+fn holds(c: &Condition, facts: &Value) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let found = lookup(facts, &c.field).and_then(|v| value_as(v, c.kind));
+    let Some(value) = found else {
+        // No value: only `is_empty` and `!=` hold.
+        return matches!(c.op, Op::IsEmpty | Op::Ne);
+    };
+    let ord = |other: &Scalar| compare(&value, other);
+    match (&c.op, &c.operand) {
+        (Op::IsSet, _) => true,
+        (Op::IsEmpty, _) => false,
+        (Op::Eq, Operand::One(x)) => ord(x) == Some(Equal),
+        (Op::Ne, Operand::One(x)) => ord(x) != Some(Equal),
+        (Op::Lt, Operand::One(x)) => ord(x) == Some(Less),
+        (Op::Le, Operand::One(x)) => matches!(ord(x), Some(Less | Equal)),
+        (Op::Gt, Operand::One(x)) => ord(x) == Some(Greater),
+        (Op::Ge, Operand::One(x)) => matches!(ord(x), Some(Greater | Equal)),
+        (Op::Between, Operand::Range(lo, hi)) => {
+            matches!(ord(lo), Some(Greater | Equal)) && matches!(ord(hi), Some(Less | Equal))
+        }
+        (Op::In, Operand::List(items)) => items.iter().any(|x| ord(x) == Some(Equal)),
+        (Op::Contains, Operand::One(Scalar::Text(x))) => {
+            matches!(&value, Scalar::Text(v) if v.contains(x.as_str()))
+        }
+        (Op::StartsWith, Operand::One(Scalar::Text(x))) => {
+            matches!(&value, Scalar::Text(v) if v.starts_with(x.as_str()))
+        }
+        (Op::WithinLastDays | Op::MoreThanDaysAgo, Operand::Days(days)) => {
+            let Some(now) = as_of(facts) else {
+                return false;
+            };
+            let when = match value {
+                Scalar::Time(t) => t.get(),
+                Scalar::Date(d) => d
+                    .and_hms_opt(0, 0, 0)
+                    .map(|d| d.and_utc())
+                    .unwrap_or(now.get()),
+                _ => return false,
+            };
+            let age_days = (now.get() - when).num_seconds() as f64 / 86_400.0;
+            if c.op == Op::WithinLastDays {
+                (0.0..=*days).contains(&age_days)
+            } else {
+                age_days > *days
+            }
+        }
+        _ => false,
+    }
+}
+
+fn in_bucket(contact_id: &str, salt: &str, percent: f64) -> bool {
+    // FNV-1a over `salt:contact_id`: stable across releases and languages.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in salt
+        .bytes()
+        .chain(std::iter::once(b':'))
+        .chain(contact_id.bytes())
+    {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    ((hash % 10_000) as f64) < percent * 100.0
+}
+
+fn eval(expr: &Expr, facts: &Value, segment: &mut dyn FnMut(&str) -> Result<bool>) -> Result<bool> {
+    Ok(match expr {
+        Expr::All(items) => {
+            for item in items {
+                if !eval(item, facts, segment)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        Expr::Any(items) => {
+            for item in items {
+                if eval(item, facts, segment)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        Expr::Not(inner) => !eval(inner, facts, segment)?,
+        Expr::Segment(name) => segment(name)?,
+        Expr::Bucket { percent, salt } => {
+            let id = facts
+                .get("contact_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            in_bucket(id, salt, *percent)
+        }
+        Expr::Compare(c) => holds(c, facts),
+    })
+}
+
+/// Why a rule holds or not for one contact: each part with its result, and
+/// for a condition the contact's value, so a marketer sees why a contact is
+/// in or out.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explanation {
+    /// `all`, `any`, `not`, `segment`, `bucket` or `field`.
+    pub kind: &'static str,
+    /// The field, or the segment's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The operator of a condition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op: Option<&'static str>,
+    /// The contact's value of the field (none when the contact has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Whether this part holds.
+    pub result: bool,
+    /// The parts of `all`, `any` and `not`, and a referred segment's rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Explanation>,
+}
+
+fn op_name(op: Op) -> &'static str {
+    OPS.iter().find(|(_, o)| *o == op).map_or("", |(n, _)| n)
+}
+
+fn explain(expr: &Expr, facts: &Value, registry: &Registry) -> Result<Explanation> {
+    let node = |kind, name: Option<String>, result, parts| Explanation {
+        kind,
+        name,
+        op: None,
+        value: None,
+        result,
+        parts,
+    };
+    Ok(match expr {
+        Expr::All(items) | Expr::Any(items) => {
+            let parts = items
+                .iter()
+                .map(|e| explain(e, facts, registry))
+                .collect::<Result<Vec<_>>>()?;
+            let all = matches!(expr, Expr::All(_));
+            let result = if all {
+                parts.iter().all(|p| p.result)
+            } else {
+                parts.iter().any(|p| p.result)
+            };
+            node(if all { "all" } else { "any" }, None, result, parts)
+        }
+        Expr::Not(inner) => {
+            let part = explain(inner, facts, registry)?;
+            node("not", None, !part.result, vec![part])
+        }
+        Expr::Segment(name) => {
+            let rule = registry
+                .rules
+                .get(name)
+                .ok_or_else(|| invalid(name, format!("unknown segment `{name}`")))?;
+            let part = explain(&rule.expr, facts, registry)?;
+            node("segment", Some(name.clone()), part.result, vec![part])
+        }
+        Expr::Bucket { percent, salt } => {
+            let id = facts
+                .get("contact_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            node("bucket", None, in_bucket(id, salt, *percent), Vec::new())
+        }
+        Expr::Compare(c) => Explanation {
+            kind: "field",
+            name: Some(c.field.clone()),
+            op: Some(op_name(c.op)),
+            value: lookup(facts, &c.field).cloned(),
+            result: holds(c, facts),
+            parts: Vec::new(),
+        },
+    })
+}
+
+/// The segments one contact is in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Membership {
+    /// The contact.
+    pub contact_id: String,
+    /// The segments it is in, in name order.
+    pub segments: Vec<String>,
+}
+
+/// Named segments whose references are checked: every name exists and no
+/// segment depends on itself.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    rules: BTreeMap<String, Rule>,
+}
+
+impl Registry {
+    /// Checks the segments as a whole; a cycle is reported with its path
+    /// (`a -> b -> a`), a reference with the nearest existing name.
+    pub fn new<N: Into<String>>(segments: impl IntoIterator<Item = (N, Rule)>) -> Result<Registry> {
+        let mut rules = BTreeMap::new();
+        for (name, rule) in segments {
+            let name = name.into();
+            if name.trim().is_empty() {
+                return Err(invalid("", "a segment needs a name"));
+            }
+            if rules.insert(name.clone(), rule).is_some() {
+                return Err(invalid(&name, format!("segment `{name}` is defined twice")));
+            }
+        }
+        let registry = Registry { rules };
+        for (name, rule) in &registry.rules {
+            for target in rule.references() {
+                if !registry.rules.contains_key(target) {
+                    let hint =
+                        crate::suggest::nearest(target, registry.rules.keys().map(String::as_str))
+                            .map(|n| format!("; did you mean `{n}`?"))
+                            .unwrap_or_default();
+                    return Err(invalid(
+                        name,
+                        format!("refers to unknown segment `{target}`{hint}"),
+                    ));
+                }
+            }
+        }
+        for name in registry.rules.keys() {
+            registry.check_cycle(name, &mut Vec::new())?;
+        }
+        Ok(registry)
+    }
+
+    /// Reads segments from JSON text: an object of name to rule.
+    pub fn from_json(text: &str) -> Result<Registry> {
+        Registry::from_value(crate::parse::from_json_value(text)?)
+    }
+
+    /// Reads segments from a JSON value: an object of name to rule; an
+    /// error's path starts with the segment's name.
+    pub fn from_value(value: Value) -> Result<Registry> {
+        let Value::Object(map) = value else {
+            return Err(invalid("", "expected an object of segment name to rule"));
+        };
+        let mut rules = Vec::with_capacity(map.len());
+        for (name, rule) in map {
+            let rule = Rule::from_value(rule).map_err(|e| e.within(&name))?;
+            rules.push((name, rule));
+        }
+        Registry::new(rules)
+    }
+
+    /// Every contact's segments, in input order, in parallel.
+    pub fn members(&self, facts: &[Facts]) -> Result<Vec<Membership>> {
+        use rayon::prelude::*;
+        let all: Vec<Result<Membership>> = facts
+            .par_iter()
+            .map(|f| {
+                Ok(Membership {
+                    contact_id: f.contact_id.to_string(),
+                    segments: self.members_of(f)?.into_iter().map(String::from).collect(),
+                })
+            })
+            .collect();
+        all.into_iter()
+            .enumerate()
+            .map(|(i, r)| r.map_err(|e| e.within(&format!("[{i}]"))))
+            .collect()
+    }
+
+    fn check_cycle<'a>(&'a self, name: &'a str, stack: &mut Vec<&'a str>) -> Result<()> {
+        if let Some(start) = stack.iter().position(|n| *n == name) {
+            let mut cycle: Vec<&str> = stack[start..].to_vec();
+            cycle.push(name);
+            return Err(invalid(
+                stack[start],
+                format!(
+                    "segments refer to each other in a cycle: {}",
+                    cycle.join(" -> ")
+                ),
+            ));
+        }
+        stack.push(name);
+        for target in self.rules[name].references() {
+            self.check_cycle(target, stack)?;
+        }
+        stack.pop();
+        Ok(())
+    }
+
+    /// The segment names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.rules.keys().map(String::as_str)
+    }
+
+    /// Whether the contact these facts describe is in segment `name`.
+    pub fn contains(&self, name: &str, facts: &Facts) -> Result<bool> {
+        let subject = subject(facts);
+        let mut memo = BTreeMap::new();
+        self.eval_named(name, &subject, &mut memo)
+    }
+
+    /// Every segment the contact is in, in name order.
+    pub fn members_of(&self, facts: &Facts) -> Result<Vec<&str>> {
+        let subject = subject(facts);
+        let mut memo = BTreeMap::new();
+        let mut out = Vec::new();
+        for name in self.rules.keys() {
+            if self.eval_named(name, &subject, &mut memo)? {
+                out.push(name.as_str());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Why the contact is in segment `name` or not, part by part.
+    pub fn explain(&self, name: &str, facts: &Facts) -> Result<Explanation> {
+        let rule = self
+            .rules
+            .get(name)
+            .ok_or_else(|| invalid(name, format!("unknown segment `{name}`")))?;
+        explain(&rule.expr, &subject(facts), self)
+    }
+
+    fn eval_named(
+        &self,
+        name: &str,
+        subject: &Value,
+        memo: &mut BTreeMap<String, bool>,
+    ) -> Result<bool> {
+        if let Some(known) = memo.get(name) {
+            return Ok(*known);
+        }
+        let rule = self
+            .rules
+            .get(name)
+            .ok_or_else(|| invalid(name, format!("unknown segment `{name}`")))?;
+        let result = rule.eval(subject, &mut |target| {
+            self.eval_named(target, subject, memo)
+        })?;
+        memo.insert(name.to_string(), result);
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn facts() -> Value {
+        json!({"contact_id": "c1", "as_of": "2024-07-01T00:00:00Z", "orders": 4, "revenue": 200.0,
+               "last_order_at": "2024-06-20T00:00:00Z", "currency": "EUR", "at_risk": false,
+               "bought_categories": {"suits": {"orders": 1, "quantity": 1.0, "spent": 180.0,
+                   "first_at": "2024-06-20T00:00:00Z", "last_at": "2024-06-20T00:00:00Z"}}})
+    }
+
+    fn check(rule: Value) -> bool {
+        let rule = Rule::from_value(rule).unwrap();
+        rule.eval(&facts(), &mut |_| Ok(false)).unwrap()
+    }
+
+    #[test]
+    fn conditions_hold_as_documented() {
+        assert!(check(json!({"field": "orders", "op": ">=", "value": 4})));
+        assert!(!check(json!({"field": "orders", "op": ">", "value": 4})));
+        assert!(check(
+            json!({"field": "revenue", "op": "between", "value": [100, 200]})
+        ));
+        assert!(check(
+            json!({"field": "currency", "op": "in", "value": ["USD", "EUR"]})
+        ));
+        assert!(check(
+            json!({"field": "last_order_at", "op": "within_last_days", "value": 30})
+        ));
+        assert!(!check(
+            json!({"field": "last_order_at", "op": "more_than_days_ago", "value": 30})
+        ));
+        assert!(check(
+            json!({"field": "bought_categories.suits.spent", "op": ">", "value": 100})
+        ));
+        assert!(check(
+            json!({"field": "bought_categories.shoes.spent", "op": "is_empty"})
+        ));
+        assert!(!check(
+            json!({"field": "bought_categories.shoes.spent", "op": ">", "value": 0})
+        ));
+        assert!(check(
+            json!({"not": {"field": "at_risk", "op": "=", "value": true}})
+        ));
+        assert!(check(
+            json!({"any": [{"field": "orders", "op": "=", "value": 1}, {"field": "orders", "op": "=", "value": 4}]})
+        ));
+        assert!(check(json!({"all": []})), "an empty AND holds");
+        assert!(!check(json!({"any": []})), "an empty OR does not");
+    }
+
+    #[test]
+    fn bad_rules_name_the_place() {
+        let err = |v: Value| Rule::from_value(v).unwrap_err();
+        let e = err(json!({"all": [{"field": "ordrs", "op": ">", "value": 1}]}));
+        assert_eq!(e.path(), Some("all[0].field"));
+        assert!(e.to_string().contains("`orders`"), "{e}");
+        let e = err(json!({"field": "last_order_at", "op": ">", "value": 5}));
+        assert_eq!(e.path(), Some("value"));
+        assert!(e.to_string().contains("is a time, got a number"), "{e}");
+        assert_eq!(
+            err(json!({"field": "orders", "op": "=>", "value": 1})).path(),
+            Some("op")
+        );
+        assert_eq!(
+            err(json!({"field": "orders", "op": "within_last_days", "value": 1})).path(),
+            Some("op")
+        );
+        assert_eq!(err(json!({"nto": {}})).path(), Some("nto"));
+        let mut deep = json!({"field": "orders", "op": "is_set"});
+        for _ in 0..100 {
+            deep = json!({"not": deep});
+        }
+        assert!(err(deep).to_string().contains("at most 64"));
+    }
+
+    #[test]
+    fn cycles_and_unknown_references_are_refused() {
+        let rule = |v: Value| Rule::from_value(v).unwrap();
+        let e = Registry::new([
+            ("a", rule(json!({"segment": "b"}))),
+            ("b", rule(json!({"not": {"segment": "a"}}))),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("a -> b -> a"), "{e}");
+        let e = Registry::new([
+            ("a", rule(json!({"segment": "vp"}))),
+            ("vip", rule(json!({"all": []}))),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("did you mean `vip`?"), "{e}");
+    }
+
+    #[test]
+    fn buckets_are_stable_and_near_their_share() {
+        let n = (0..10_000)
+            .filter(|i| in_bucket(&format!("c{i}"), "holdout", 10.0))
+            .count();
+        assert!((900..1100).contains(&n), "{n}");
+        assert_eq!(in_bucket("c1", "x", 50.0), in_bucket("c1", "x", 50.0));
+    }
+}

@@ -1,0 +1,35 @@
+"""Segments in Python. Regions between START and END markers are quoted in docs/segments.md."""
+
+# START segments
+from typing import Any
+
+import patron
+
+events: list[dict[str, Any]] = [
+    {"type": "order_placed", "id": "e1", "contact_id": "anna", "at": "2024-06-20T10:00:00Z", "order_id": "o1",
+     "total": 180000, "currency": "RUB",
+     "lines": [{"product_id": "suit-9", "quantity": 1, "unit_price": 180000, "category_id": "suits"}]},
+    {"type": "message_sent", "id": "e2", "contact_id": "ben", "at": "2024-06-01T08:00:00Z",
+     "message_id": "m1", "channel": "email"},
+]
+facts = patron.profile_facts(patron.build_profiles(events), "2024-07-01T00:00:00Z")
+
+segments: dict[str, Any] = {
+    "suit buyers this month": {"all": [
+        {"field": "bought_categories.suits.last_at", "op": "within_last_days", "value": 30},
+        {"field": "revenue", "op": ">=", "value": 180000}]},
+    "never bought": {"field": "orders", "op": "=", "value": 0},
+    "buyers": {"not": {"segment": "never bought"}},
+}
+members = patron.segment_members(segments, facts)
+assert members[0]["segments"] == ["buyers", "suit buyers this month"]
+assert members[1]["segments"] == ["never bought"]
+
+why = patron.explain_segment(segments, "buyers", facts[1])
+assert not why["result"]
+
+try:
+    patron.check_segments({"x": {"field": "revenu", "op": ">", "value": 1}})
+except patron.ValidationError as err:
+    assert err.path == "segments.x.field" and "did you mean `revenue`?" in str(err)
+# END segments
