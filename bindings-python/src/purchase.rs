@@ -62,5 +62,8 @@ pub fn rfm_from_purchases<'py>(
         .detach(|| rfm::score(&customers, as_of, &config))
         .map_err(|e| e.within("purchases"))
         .py_err(py)?;
-    shape.to_py(py, &scores)
+    match shape {
+        Shape::Columns => columns::rfm_table(py, &scores),
+        Shape::Rows => shape.to_py(py, &scores),
+    }
 }

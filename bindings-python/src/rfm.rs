@@ -29,7 +29,10 @@ pub fn rfm_scores<'py>(
         .detach(|| rfm::score(&customers, as_of, &config))
         .map_err(|e| e.within("customers"))
         .py_err(py)?;
-    shape.to_py(py, &scores)
+    match shape {
+        args::Shape::Columns => crate::columns::rfm_table(py, &scores),
+        args::Shape::Rows => shape.to_py(py, &scores),
+    }
 }
 
 #[derive(Serialize)]

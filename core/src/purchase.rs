@@ -120,32 +120,20 @@ pub struct PurchaseColumns<'a> {
 
 /// Summaries from rows.
 pub fn summarize(purchases: &[Purchase], as_of: Timestamp) -> Result<Vec<CustomerSummary>> {
-    let mut index: HashMap<&str, u32, Fx> = HashMap::default();
-    let mut firsts: Vec<usize> = Vec::new();
-    let contact_of: Vec<u32> = purchases
-        .iter()
-        .enumerate()
-        .map(|(row, p)| {
-            *index.entry(p.contact_id.as_str()).or_insert_with(|| {
-                firsts.push(row);
-                firsts.len() as u32 - 1
-            })
-        })
-        .collect();
     let at: Vec<i64> = purchases
         .iter()
         .map(|p| p.at.get().timestamp_micros())
         .collect();
     let amounts: Vec<f64> = purchases.iter().map(|p| p.amount.get()).collect();
-    let orders = |row: usize| match &purchases[row].order_id {
+    check_rows(&at, &amounts, as_of)?;
+    let key = |row: usize| Key::Text(purchases[row].contact_id.as_str().as_bytes());
+    let order = |row: usize| match &purchases[row].order_id {
         Some(id) => Order::Key(Key::Text(id.as_str().as_bytes())),
         None => Order::Row(row),
     };
-    let totals = aggregate(firsts.len(), &contact_of, &at, &amounts, orders, as_of)?;
-    firsts
-        .iter()
-        .zip(totals)
-        .map(|(&row, t)| t.summary(purchases[row].contact_id.clone()))
+    grouped_totals(purchases.len(), key, &at, &amounts, order)
+        .into_iter()
+        .map(|(row, t)| t.summary(purchases[row as usize].contact_id.clone()))
         .collect()
 }
 
@@ -172,99 +160,32 @@ pub fn summarize_columns(
     if let Some(orders) = &columns.order_ids {
         orders.check("order_id")?;
     }
-    let (contact_of, firsts) = index_keys(&columns.contact_ids, rows);
-    let orders = |row: usize| match &columns.order_ids {
+    check_rows(columns.at_micros, columns.amounts, as_of)?;
+    let keys = columns.contact_ids;
+    let order = |row: usize| match &columns.order_ids {
         Some(keys) => Order::Key(keys.key(row)),
         None => Order::Row(row),
     };
-    let totals = aggregate(
-        firsts.len(),
-        &contact_of,
+    grouped_totals(
+        rows,
+        |row| keys.key(row),
         columns.at_micros,
         columns.amounts,
-        orders,
-        as_of,
-    )?;
-    firsts
-        .par_iter()
-        .zip(totals)
-        .map(|(&row, t)| {
-            let id = match columns.contact_ids.key(row) {
-                Key::Int(v) => Id::new(v.to_string()),
-                Key::Text(bytes) => std::str::from_utf8(bytes)
-                    .map_err(|_| Error::invalid("", "expected UTF-8 text"))
-                    .and_then(Id::new),
-            }
-            .map_err(|e| e.within(&format!("[{row}].contact_id")))?;
-            t.summary(id)
-        })
-        .collect()
-}
-
-/// Numbers the distinct keys in the order of their first row: the row's
-/// number, and each number's first row. The rows are split by hash into
-/// shards that are numbered in parallel, each with a table small enough to
-/// stay in cache; the shards' numbers are then merged by first row.
-fn index_keys(keys: &Keys<'_>, rows: usize) -> (Vec<u32>, Vec<usize>) {
-    const SHARDS: usize = 64;
-    let hashes: Vec<u64> = (0..rows)
-        .into_par_iter()
-        .map(|row| {
-            let mut h = FxHasher::default();
-            keys.key(row).hash(&mut h);
-            h.finish()
-        })
-        .collect();
-    let shard_of = |hash: u64| (hash >> 58) as usize;
-    let mut by_shard: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
-    for (row, &hash) in hashes.iter().enumerate() {
-        by_shard[shard_of(hash)].push(row as u32);
-    }
-    // Per shard: each row's local number, and each local number's first row.
-    let numbered: Vec<(Vec<u32>, Vec<u32>)> = by_shard
-        .par_iter()
-        .map(|shard_rows| {
-            let mut table: HashMap<Hashed<'_>, u32, PassThrough> = HashMap::default();
-            let mut firsts = Vec::new();
-            let locals = shard_rows
-                .iter()
-                .map(|&row| {
-                    // Re-mixed: the shard's own top bits are all alike.
-                    let hash = hashes[row as usize].wrapping_mul(0x9e37_79b9_7f4a_7c15);
-                    let hashed = Hashed::new(hash, keys.key(row as usize));
-                    *table.entry(hashed).or_insert_with(|| {
-                        firsts.push(row);
-                        firsts.len() as u32 - 1
-                    })
-                })
-                .collect();
-            (locals, firsts)
-        })
-        .collect();
-    // Global numbers in the order of first rows.
-    let mut starts: Vec<(u32, u16, u32)> = numbered
-        .iter()
-        .enumerate()
-        .flat_map(|(shard, (_, firsts))| {
-            firsts
-                .iter()
-                .enumerate()
-                .map(move |(local, &row)| (row, shard as u16, local as u32))
-        })
-        .collect();
-    starts.par_sort_unstable();
-    let mut global: Vec<Vec<u32>> = numbered.iter().map(|(_, f)| vec![0; f.len()]).collect();
-    for (number, &(_, shard, local)) in starts.iter().enumerate() {
-        global[shard as usize][local as usize] = number as u32;
-    }
-    let mut contact_of = vec![0u32; rows];
-    for (shard, (locals, _)) in numbered.iter().enumerate() {
-        for (&row, &local) in by_shard[shard].iter().zip(locals) {
-            contact_of[row as usize] = global[shard][local as usize];
+        order,
+    )
+    .into_par_iter()
+    .map(|(row, t)| {
+        let row = row as usize;
+        let id = match columns.contact_ids.key(row) {
+            Key::Int(v) => Id::new(v.to_string()),
+            Key::Text(bytes) => std::str::from_utf8(bytes)
+                .map_err(|_| Error::invalid("", "expected UTF-8 text"))
+                .and_then(Id::new),
         }
-    }
-    let firsts = starts.iter().map(|&(row, _, _)| row as usize).collect();
-    (contact_of, firsts)
+        .map_err(|e| e.within(&format!("[{row}].contact_id")))?;
+        t.summary(id)
+    })
+    .collect()
 }
 
 /// A key with its hash computed once, and its first 16 bytes kept inline so
@@ -275,28 +196,6 @@ struct Hashed<'a> {
     prefix: u128,
     len: usize,
     key: Key<'a>,
-}
-
-impl<'a> Hashed<'a> {
-    fn new(hash: u64, key: Key<'a>) -> Self {
-        let (prefix, len) = match key {
-            Key::Int(v) => (v as u128, 8),
-            Key::Text(bytes) => {
-                // A byte loop, not copy_from_slice: a library call per key costs more.
-                let mut head = [0u8; 16];
-                for (to, from) in head.iter_mut().zip(bytes) {
-                    *to = *from;
-                }
-                (u128::from_le_bytes(head), bytes.len())
-            }
-        };
-        Hashed {
-            hash,
-            prefix,
-            len,
-            key,
-        }
-    }
 }
 
 impl PartialEq for Hashed<'_> {
@@ -364,16 +263,9 @@ impl Totals {
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-/// Sums every customer's rows: rows are grouped by customer (a counting
-/// sort), then each customer is summed on its own, in parallel.
-fn aggregate<'k>(
-    contacts: usize,
-    contact_of: &[u32],
-    at: &[i64],
-    amounts: &[f64],
-    order: impl Fn(usize) -> Order<'k> + Sync,
-    as_of: Timestamp,
-) -> Result<Vec<Totals>> {
+/// Refuses a row after `as_of`, out of range, or with an amount that is not
+/// a finite non-negative number.
+fn check_rows(at: &[i64], amounts: &[f64], as_of: Timestamp) -> Result<()> {
     let limit = as_of.get().timestamp_micros();
     if let Some(row) =
         (0..at.len()).find(|&r| at[r] > limit || DateTime::from_timestamp_micros(at[r]).is_none())
@@ -398,56 +290,153 @@ fn aggregate<'k>(
             ),
         ));
     }
-    let mut starts = vec![0u32; contacts + 1];
-    for &c in contact_of {
-        starts[c as usize + 1] += 1;
-    }
-    for i in 0..contacts {
-        starts[i + 1] += starts[i];
-    }
-    // Each row's facts, written next to the same customer's other rows (one
-    // pass in row order), so that every customer is then read in one piece.
-    let mut fill = starts.clone();
-    let mut lines = vec![Line::default(); contact_of.len()];
-    for (row, &c) in contact_of.iter().enumerate() {
-        let slot = &mut fill[c as usize];
-        lines[*slot as usize] = Line {
-            order: order_hash(order(row)),
-            row: row as u32,
-            at: at[row],
-            amount: amounts[row],
-        };
-        *slot += 1;
-    }
-    Ok((0..contacts)
-        .into_par_iter()
-        .map_init(
-            || (Vec::new(), Vec::new()),
-            |(orders, days): &mut (Vec<(u64, u32)>, Vec<i64>), c| {
-                let mine = &lines[starts[c] as usize..starts[c + 1] as usize];
-                orders.clear();
-                days.clear();
-                let mut totals = Totals {
-                    last_micros: i64::MIN,
-                    orders: 0,
-                    days: 0,
-                    revenue: 0.0,
-                };
-                for line in mine {
-                    totals.last_micros = totals.last_micros.max(line.at);
-                    totals.revenue += line.amount;
-                    orders.push((line.order, line.row));
-                    days.push(line.at.div_euclid(MICROS_PER_DAY));
-                }
-                orders.sort_unstable();
-                totals.orders = distinct_orders(orders, &order);
-                days.sort_unstable();
-                days.dedup();
-                totals.days = days.len() as u64;
-                totals
+    Ok(())
+}
+
+/// Every customer's first row and sums, in the order of first rows.
+///
+/// Rows are split by the hash of their customer into shards, and each shard
+/// does all its work alone, in parallel: it numbers its customers (a table
+/// small enough to stay in cache, ids' first 16 bytes inline), lays its rows
+/// out customer by customer, and sums each customer. The shards' results are
+/// then put in the order of first rows.
+fn grouped_totals<'k>(
+    rows: usize,
+    key: impl Fn(usize) -> Key<'k> + Sync,
+    at: &[i64],
+    amounts: &[f64],
+    order: impl Fn(usize) -> Order<'k> + Sync,
+) -> Vec<(u32, Totals)> {
+    const SHARDS: usize = 64;
+    // One pass in row order copies what the shards need next to each other:
+    // a shard then reads only its own entries, in order, never the columns.
+    let mut by_shard: Vec<Vec<Entry>> = (0..SHARDS)
+        .map(|_| Vec::with_capacity(rows / SHARDS + rows / (4 * SHARDS) + 16))
+        .collect();
+    for row in 0..rows {
+        let k = key(row);
+        let mut h = FxHasher::default();
+        k.hash(&mut h);
+        let hash = h.finish();
+        let (prefix, len) = prefix_of(k);
+        by_shard[(hash >> 58) as usize].push(Entry {
+            // Re-mixed: the shard's own top bits are all alike.
+            hash: hash.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            prefix,
+            len,
+            line: Line {
+                order: order_hash(order(row)),
+                row: row as u32,
+                at: at[row],
+                amount: amounts[row],
             },
-        )
-        .collect())
+        });
+    }
+    let mut all: Vec<(u32, Totals)> = by_shard
+        .par_iter()
+        .flat_map_iter(|shard| {
+            // Number the shard's customers in row order.
+            let mut table: HashMap<Hashed<'_>, u32, PassThrough> = HashMap::default();
+            let mut firsts: Vec<u32> = Vec::new();
+            let locals: Vec<u32> = shard
+                .iter()
+                .map(|e| {
+                    let hashed = Hashed {
+                        hash: e.hash,
+                        prefix: e.prefix,
+                        len: e.len,
+                        // Long ids are compared in full: only those read the column.
+                        key: if e.len > 16 {
+                            key(e.line.row as usize)
+                        } else {
+                            Key::Int(0)
+                        },
+                    };
+                    *table.entry(hashed).or_insert_with(|| {
+                        firsts.push(e.line.row);
+                        firsts.len() as u32 - 1
+                    })
+                })
+                .collect();
+            // Lay the rows out customer by customer (a counting sort).
+            let mut starts = vec![0u32; firsts.len() + 1];
+            for &local in &locals {
+                starts[local as usize + 1] += 1;
+            }
+            for i in 0..firsts.len() {
+                starts[i + 1] += starts[i];
+            }
+            let mut fill = starts.clone();
+            let mut lines = vec![Line::default(); shard.len()];
+            for (e, &local) in shard.iter().zip(&locals) {
+                let slot = &mut fill[local as usize];
+                lines[*slot as usize] = e.line;
+                *slot += 1;
+            }
+            let mut orders: Vec<(u64, u32)> = Vec::new();
+            let mut days: Vec<i64> = Vec::new();
+            let order = &order;
+            (0..firsts.len())
+                .map(|c| {
+                    let mine = &lines[starts[c] as usize..starts[c + 1] as usize];
+                    (firsts[c], totals_of(mine, &mut orders, &mut days, order))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    all.par_sort_unstable_by_key(|(first, _)| *first);
+    all
+}
+
+/// A row as its shard reads it.
+struct Entry {
+    hash: u64,
+    prefix: u128,
+    len: usize,
+    line: Line,
+}
+
+/// A key's first 16 bytes as one integer, and its length.
+fn prefix_of(key: Key<'_>) -> (u128, usize) {
+    match key {
+        Key::Int(v) => (v as u128, 8),
+        Key::Text(bytes) => {
+            let mut head = [0u8; 16];
+            for (to, from) in head.iter_mut().zip(bytes) {
+                *to = *from;
+            }
+            (u128::from_le_bytes(head), bytes.len())
+        }
+    }
+}
+
+/// One customer's sums from its rows.
+fn totals_of<'k>(
+    lines: &[Line],
+    orders: &mut Vec<(u64, u32)>,
+    days: &mut Vec<i64>,
+    order: &impl Fn(usize) -> Order<'k>,
+) -> Totals {
+    orders.clear();
+    days.clear();
+    let mut totals = Totals {
+        last_micros: i64::MIN,
+        orders: 0,
+        days: 0,
+        revenue: 0.0,
+    };
+    for line in lines {
+        totals.last_micros = totals.last_micros.max(line.at);
+        totals.revenue += line.amount;
+        orders.push((line.order, line.row));
+        days.push(line.at.div_euclid(MICROS_PER_DAY));
+    }
+    orders.sort_unstable();
+    totals.orders = distinct_orders(orders, order);
+    days.sort_unstable();
+    days.dedup();
+    totals.days = days.len() as u64;
+    totals
 }
 
 /// One row, as a customer's sums read it.
@@ -488,8 +477,6 @@ fn distinct_orders<'k>(orders: &[(u64, u32)], order: &impl Fn(usize) -> Order<'k
 /// own table, so flooding resistance buys nothing here.
 #[derive(Default, Clone, Copy)]
 struct FxHasher(u64);
-
-type Fx = BuildHasherDefault<FxHasher>;
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
