@@ -432,12 +432,14 @@ export interface Explanation {
   result: boolean
   parts?: Explanation[]
 }
+/** A rule in the text syntax (`orders >= 3 and last_order_at within 30 days`), checked, in its JSON form; errors carry line and column. */
+export function parseSegmentRule (text: string): SegmentRuleExpr
 /** Checks segments (name to rule) as a whole: fields, types, references, cycles; returns the names. */
-export function checkSegments (segments: Record<string, SegmentRuleExpr>): string[]
+export function checkSegments (segments: Record<string, SegmentRuleExpr | string>): string[]
 /** The segments each contact is in, from their facts (profileFacts). */
-export function segmentMembers (segments: Record<string, SegmentRuleExpr>, facts: Data[]): Promise<Array<{ contact_id: string, segments: string[] }>>
+export function segmentMembers (segments: Record<string, SegmentRuleExpr | string>, facts: Data[]): Promise<Array<{ contact_id: string, segments: string[] }>>
 /** Why one contact is in segment `name` or not. */
-export function explainSegment (segments: Record<string, SegmentRuleExpr>, name: string, facts: Data): Explanation
+export function explainSegment (segments: Record<string, SegmentRuleExpr | string>, name: string, facts: Data): Explanation
 
 export interface ErrorInfo {
   code?: string

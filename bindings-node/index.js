@@ -212,6 +212,7 @@ module.exports = {
     callAsync(native.segmentMembersJson, encode(segments, 'segments', 'segments'), encode(facts, 'facts', 'facts')),
   explainSegment: (segments, name, facts) =>
     call(native.explainSegmentJson, encode(segments, 'segments', 'segments'), String(name), encode(facts, 'facts', 'facts')),
+  parseSegmentRule: (text) => call(native.parseSegmentRuleJson, String(text)),
   PatronError,
   ValidationError,
   JsonError,

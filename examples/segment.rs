@@ -23,7 +23,7 @@ fn main() -> Result<(), patron::Error> {
             {"field": "bought_categories.suits.last_at", "op": "within_last_days", "value": 30},
             {"field": "revenue", "op": ">=", "value": 180000}]},
           "never bought": {"field": "orders", "op": "=", "value": 0},
-          "buyers": {"not": {"segment": "never bought"}}
+          "buyers": "not segment \"never bought\""
         }"#,
     )?;
     let members = segments.members(&facts)?;

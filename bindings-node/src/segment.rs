@@ -48,3 +48,10 @@ pub fn explain_segment_json(segments: String, name: String, facts: String) -> na
         .js_err()?;
     Ok(parse::to_json(&why))
 }
+
+/// A rule in the text syntax, checked, in its JSON form.
+#[napi]
+pub fn parse_segment_rule_json(text: String) -> napi::Result<String> {
+    let rule = patron::segment::Rule::parse(&text).js_err()?;
+    Ok(parse::to_json(&rule))
+}

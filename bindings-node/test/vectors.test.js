@@ -63,7 +63,8 @@ const objectOps = {
   rfm_from_purchases: (v) => patron.rfmFromPurchases(v.purchases, v.as_of, v.config),
   check_segments: (v) => patron.checkSegments(v.segments),
   segment_members: (v) => patron.segmentMembers(v.segments, v.facts),
-  explain_segment: (v) => patron.explainSegment(v.segments, v.name, v.facts)
+  explain_segment: (v) => patron.explainSegment(v.segments, v.name, v.facts),
+  parse_segment_rule: (v) => patron.parseSegmentRule(v.text)
 }
 
 const validateOps = {
@@ -89,7 +90,7 @@ const textOps = {
 for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit',
   'gamma_gamma_predict', 'predict_average_interval', 'predict_clv', 'build_profiles', 'apply_event', 'profile_facts',
   'customer_summaries', 'profile_transactions', 'summarize_purchases', 'rfm_from_purchases',
-  'check_segments', 'segment_members', 'explain_segment']) {
+  'check_segments', 'segment_members', 'explain_segment', 'parse_segment_rule']) {
   textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 

@@ -60,5 +60,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(segment::check_segments, m)?)?;
     m.add_function(wrap_pyfunction!(segment::segment_members, m)?)?;
     m.add_function(wrap_pyfunction!(segment::explain_segment, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::parse_segment_rule, m)?)?;
     Ok(())
 }

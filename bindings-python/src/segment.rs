@@ -57,3 +57,11 @@ pub fn explain_segment<'py>(
         .py_err(py)?;
     to_py(py, &why)
 }
+
+/// A rule in the text syntax (`orders >= 3 and last_order_at within 30
+/// days`), checked, in its JSON form.
+#[pyfunction]
+pub fn parse_segment_rule<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    let rule = patron::segment::Rule::parse(text).py_err(py)?;
+    to_py(py, &rule)
+}

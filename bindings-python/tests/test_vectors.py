@@ -54,6 +54,7 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "check_segments": lambda v: patron.check_segments(v["segments"]),
     "segment_members": lambda v: patron.segment_members(v["segments"], v["facts"]),
     "explain_segment": lambda v: patron.explain_segment(v["segments"], v["name"], v["facts"]),
+    "parse_segment_rule": lambda v: patron.parse_segment_rule(v["text"]),
 }
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
@@ -92,6 +93,7 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "check_segments",
             "segment_members",
             "explain_segment",
+            "parse_segment_rule",
         )
     },
 }

@@ -8,7 +8,7 @@ use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
 use patron::profile::{self, Facts, Profile};
 use patron::purchase::{self, Purchase};
 use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
-use patron::segment::Registry;
+use patron::segment::{Registry, Rule};
 use patron::{Catalog, ConsentChange, Contact, Error, Event, Product};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -355,6 +355,13 @@ fn segment_op(op: &str, input: Input) -> Result<Value, Error> {
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
         "check_segments" | "segment_members" | "explain_segment" => segment_op(op, input),
+        "parse_segment_rule" => {
+            let v = match input {
+                Input::Object(v) => v,
+                Input::Text(t) => serde_json::from_str(&t).unwrap(),
+            };
+            ok(Rule::parse(v["text"].as_str().unwrap_or_default()))
+        }
         "summarize_purchases" | "rfm_from_purchases" => purchase_op(op, input),
         "build_profiles"
         | "apply_event"

@@ -19,7 +19,8 @@ segments: dict[str, Any] = {
         {"field": "bought_categories.suits.last_at", "op": "within_last_days", "value": 30},
         {"field": "revenue", "op": ">=", "value": 180000}]},
     "never bought": {"field": "orders", "op": "=", "value": 0},
-    "buyers": {"not": {"segment": "never bought"}},
+    # Rules may also be written as text.
+    "buyers": 'not segment "never bought"',
 }
 members = patron.segment_members(segments, facts)
 assert members[0]["segments"] == ["buyers", "suit buyers this month"]

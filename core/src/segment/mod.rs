@@ -11,6 +11,7 @@
 //! | `{"field": "orders", "op": ">=", "value": 3}` | a condition on a fact |
 //! | `{"segment": "vip"}` | the contact is in the segment named `vip` |
 //! | `{"bucket": {"percent": 10, "salt": "holdout"}}` | a stable 10% of contacts, by a hash of the id |
+//! | `"orders >= 3 and revenue > 100"` | the same rules as text, for people (see [`Rule::parse`]) |
 //!
 //! Conditions: `=`, `!=`, `<`, `<=`, `>`, `>=`, `between` (`[low, high]`,
 //! inclusive), `in` (a list), `contains` and `starts_with` (text),
@@ -20,6 +21,17 @@
 //! and events: `bought_categories.suits.spent`, `messages.email.opened`. A
 //! rule is checked when built: unknown fields (with the nearest known name),
 //! values of the wrong type, nesting deeper than 64 levels.
+//!
+//! The text syntax says the same for people; `and` binds tighter than `or`,
+//! and a key that is not a plain word goes in backquotes:
+//!
+//! ```text
+//! orders >= 3 and last_order_at within 30 days
+//! not (segment "vip" or bought_categories.suits.spent > 1000)
+//! currency in ("EUR", "USD") and revenue between 100 and 200
+//! last_order_at more than 90 days ago and searches.`red shoes`.count > 2
+//! messages.email.opened is empty or bucket 10% salt "holdout"
+//! ```
 //!
 //! ```
 //! use patron::segment::{Registry, Rule};
@@ -47,6 +59,7 @@
 //! ```
 
 mod fields;
+mod syntax;
 
 use std::collections::BTreeMap;
 
@@ -163,8 +176,19 @@ impl Rule {
         Rule::from_value(value)
     }
 
-    /// Reads and checks a rule from a JSON value.
+    /// Reads and checks a rule in the text syntax (in the module docs):
+    /// `orders >= 3 and last_order_at within 30 days`. Errors carry the line
+    /// and column.
+    pub fn parse(text: &str) -> Result<Rule> {
+        Rule::from_value(syntax::parse(text)?)
+    }
+
+    /// Reads and checks a rule from a JSON value; a JSON string is read in
+    /// the text syntax.
     pub fn from_value(value: Value) -> Result<Rule> {
+        if let Value::String(text) = &value {
+            return Rule::parse(text);
+        }
         let expr = read(&value, "", 0)?;
         Ok(Rule {
             expr,
