@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+mod hash;
 pub mod lifecycle;
 pub mod model;
 pub mod parse;

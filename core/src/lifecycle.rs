@@ -263,7 +263,7 @@ impl LifecycleConfig {
                 format!("the last order ({last}) is after as_of ({as_of})"),
             ));
         }
-        let days = u64::try_from((as_of.get() - last.get()).num_days()).unwrap_or(0);
+        let days = last.whole_days_until(as_of);
         let purchases = self.purchase_buckets();
         let day_buckets = self.day_buckets();
         let p = purchases

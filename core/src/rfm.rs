@@ -228,7 +228,7 @@ pub fn score(
                 format!("the last order ({last}) is after as_of ({as_of})"),
             ));
         }
-        let days = u64::try_from((as_of.get() - last.get()).num_days()).unwrap_or(0);
+        let days = last.whole_days_until(as_of);
         let frequency = match config.frequency {
             FrequencyMeasure::Orders => c.orders,
             FrequencyMeasure::PurchaseDays => c.purchase_days.unwrap_or(c.orders),

@@ -464,6 +464,11 @@ impl Timestamp {
         self.0
     }
 
+    /// Whole days from this instant to `later`; 0 when `later` is earlier.
+    pub fn whole_days_until(self, later: Timestamp) -> u64 {
+        u64::try_from((later.0 - self.0).num_days()).unwrap_or(0)
+    }
+
     /// RFC 3339 text in UTC, with fractions only when there are some.
     pub fn to_rfc3339(self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true)

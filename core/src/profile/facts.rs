@@ -178,10 +178,6 @@ fn latest(slot: &mut Option<Timestamp>, at: Option<Timestamp>) {
     }
 }
 
-fn whole_days(from: Timestamp, to: Timestamp) -> u64 {
-    u64::try_from((to.get() - from.get()).num_days()).unwrap_or(0)
-}
-
 /// The one currency of the orders that count; an error names two orders
 /// that differ, since their amounts cannot be summed.
 pub(crate) fn single_currency(profile: &Profile) -> Result<Option<Currency>> {
@@ -228,7 +224,7 @@ impl Profile {
             as_of,
             first_seen_at: self.events.map(|t| t.first_at),
             last_activity_at: self.activity.map(|t| t.last_at),
-            days_since_last_activity: self.activity.map(|t| whole_days(t.last_at, as_of)),
+            days_since_last_activity: self.activity.map(|t| t.last_at.whole_days_until(as_of)),
             orders: 0,
             cancelled_orders: 0,
             returned_orders: 0,
@@ -331,7 +327,8 @@ impl Profile {
         }
         if facts.orders > 0 {
             facts.average_order_value = Some(facts.revenue / facts.orders as f64);
-            facts.days_since_last_order = facts.last_order_at.map(|t| whole_days(t, facts.as_of));
+            facts.days_since_last_order =
+                facts.last_order_at.map(|t| t.whole_days_until(facts.as_of));
         }
         days.dedup();
         facts.purchase_days = days.len() as u64;

@@ -536,15 +536,11 @@ fn holds(c: &Condition, facts: &Value) -> bool {
 
 fn in_bucket(contact_id: &str, salt: &str, percent: f64) -> bool {
     // FNV-1a over `salt:contact_id`: stable across releases and languages.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in salt
-        .bytes()
-        .chain(std::iter::once(b':'))
-        .chain(contact_id.bytes())
-    {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let hash = crate::hash::fnv1a(
+        salt.bytes()
+            .chain(std::iter::once(b':'))
+            .chain(contact_id.bytes()),
+    );
     ((hash % 10_000) as f64) < percent * 100.0
 }
 
