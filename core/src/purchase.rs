@@ -26,10 +26,10 @@
 //! distinct `order_id` within a customer; without one, each row is an order.
 //! Purchase days are UTC days. Amounts are summed as given: one currency.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use chrono::DateTime;
+use hashbrown::HashTable;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +76,7 @@ impl<'a> Keys<'a> {
         }
     }
 
+    #[inline]
     fn key(&self, row: usize) -> Key<'a> {
         match *self {
             Keys::Int(v) => Key::Int(v[row]),
@@ -188,52 +189,6 @@ pub fn summarize_columns(
     .collect()
 }
 
-/// A key with its hash computed once, and its first 16 bytes kept inline so
-/// that most comparisons read no text (the stored key's text lies far away,
-/// at its first row).
-struct Hashed<'a> {
-    hash: u64,
-    prefix: u128,
-    len: usize,
-    key: Key<'a>,
-}
-
-impl PartialEq for Hashed<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.prefix == other.prefix
-            && self.len == other.len
-            && (self.len <= 16 || self.key == other.key)
-    }
-}
-
-impl Eq for Hashed<'_> {}
-
-impl Hash for Hashed<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-/// Hands a precomputed hash through.
-#[derive(Default)]
-struct PassThroughHasher(u64);
-
-type PassThrough = BuildHasherDefault<PassThroughHasher>;
-
-impl Hasher for PassThroughHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Order<'a> {
     Key(Key<'a>),
@@ -241,6 +196,7 @@ enum Order<'a> {
 }
 
 /// One customer's sums.
+#[derive(Clone, Copy)]
 struct Totals {
     last_micros: i64,
     orders: u64,
@@ -267,9 +223,9 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// a finite non-negative number.
 fn check_rows(at: &[i64], amounts: &[f64], as_of: Timestamp) -> Result<()> {
     let limit = as_of.get().timestamp_micros();
-    if let Some(row) =
-        (0..at.len()).find(|&r| at[r] > limit || DateTime::from_timestamp_micros(at[r]).is_none())
-    {
+    // Times chrono can hold, so the check per row is two comparisons.
+    let earliest = DateTime::<chrono::Utc>::MIN_UTC.timestamp_micros();
+    if let Some(row) = at.iter().position(|&t| t > limit || t < earliest) {
         return Err(Error::invalid(
             format!("[{row}].at"),
             match DateTime::from_timestamp_micros(at[row]) {
@@ -308,112 +264,207 @@ fn grouped_totals<'k>(
     order: impl Fn(usize) -> Order<'k> + Sync,
 ) -> Vec<(u32, Totals)> {
     const SHARDS: usize = 64;
-    // One pass in row order copies what the shards need next to each other:
-    // a shard then reads only its own entries, in order, never the columns.
-    let mut by_shard: Vec<Vec<Entry>> = (0..SHARDS)
-        .map(|_| Vec::with_capacity(rows / SHARDS + rows / (4 * SHARDS) + 16))
+    // The rows are cut into one part per thread, and each part copies what
+    // the shards need next to each other: a shard then reads only its own
+    // entries, part after part (so still in row order), never the columns.
+    let parts = rayon::current_num_threads().clamp(1, 64);
+    let part_len = rows.div_ceil(parts).max(1);
+    let scattered: Vec<Vec<Vec<Entry>>> = (0..parts)
+        .into_par_iter()
+        .map(|part| {
+            let range = (part * part_len).min(rows)..((part + 1) * part_len).min(rows);
+            let capacity = range.len() / SHARDS + range.len() / (4 * SHARDS) + 16;
+            let mut by_shard: Vec<Vec<Entry>> =
+                (0..SHARDS).map(|_| Vec::with_capacity(capacity)).collect();
+            for row in range {
+                let k = key(row);
+                let (prefix, len) = prefix_of(k);
+                let hash = key_hash(k, prefix, len);
+                by_shard[(hash >> 58) as usize].push(Entry {
+                    prefix,
+                    order: order_tag(order(row)),
+                    at: at[row],
+                    amount: amounts[row],
+                    row: row as u32,
+                    len: len as u32,
+                });
+            }
+            by_shard
+        })
         .collect();
-    for row in 0..rows {
-        let k = key(row);
-        let mut h = FxHasher::default();
-        k.hash(&mut h);
-        let hash = h.finish();
-        let (prefix, len) = prefix_of(k);
-        by_shard[(hash >> 58) as usize].push(Entry {
-            // Re-mixed: the shard's own top bits are all alike.
-            hash: hash.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            prefix,
-            len,
-            line: Line {
-                order: order_hash(order(row)),
-                row: row as u32,
-                at: at[row],
-                amount: amounts[row],
-            },
-        });
-    }
-    let mut all: Vec<(u32, Totals)> = by_shard
-        .par_iter()
+    let all: Vec<(u32, Totals)> = (0..SHARDS)
+        .into_par_iter()
         .flat_map_iter(|shard| {
-            // Number the shard's customers in row order.
-            let mut table: HashMap<Hashed<'_>, u32, PassThrough> = HashMap::default();
-            let mut firsts: Vec<u32> = Vec::new();
-            let locals: Vec<u32> = shard
-                .iter()
+            let entries = || scattered.iter().flat_map(move |part| &part[shard]);
+            let count: usize = scattered.iter().map(|part| part[shard].len()).sum();
+            // Number the shard's customers in row order. The table holds bare
+            // numbers (small enough to stay in cache); a customer's key is
+            // its first 16 bytes and length, and long keys are compared in
+            // full, the only ones that read the column again.
+            let mut table: HashTable<u32> = HashTable::new();
+            let mut customers: Vec<Customer> = Vec::new();
+            let locals: Vec<u32> = entries()
                 .map(|e| {
-                    let hashed = Hashed {
-                        hash: e.hash,
-                        prefix: e.prefix,
-                        len: e.len,
-                        // Long ids are compared in full: only those read the column.
-                        key: if e.len > 16 {
-                            key(e.line.row as usize)
-                        } else {
-                            Key::Int(0)
-                        },
+                    let long = e.len > 16;
+                    let full = if long {
+                        key(e.row as usize)
+                    } else {
+                        Key::Int(0)
                     };
-                    *table.entry(hashed).or_insert_with(|| {
-                        firsts.push(e.line.row);
-                        firsts.len() as u32 - 1
-                    })
+                    // Re-mixed: the shard's own top bits are all alike.
+                    let hash = key_hash(full, e.prefix, e.len as usize)
+                        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                    let same = |&c: &u32| {
+                        let c = &customers[c as usize];
+                        c.prefix == e.prefix
+                            && c.len == e.len
+                            && (!long || key(c.first as usize) == full)
+                    };
+                    if let Some(&local) = table.find(hash, same) {
+                        return local;
+                    }
+                    let local = customers.len() as u32;
+                    customers.push(Customer {
+                        prefix: e.prefix,
+                        hash,
+                        len: e.len,
+                        first: e.row,
+                    });
+                    table.insert_unique(hash, local, |&c| customers[c as usize].hash);
+                    local
                 })
                 .collect();
+            drop(table);
             // Lay the rows out customer by customer (a counting sort).
-            let mut starts = vec![0u32; firsts.len() + 1];
+            let mut starts = vec![0u32; customers.len() + 1];
             for &local in &locals {
                 starts[local as usize + 1] += 1;
             }
-            for i in 0..firsts.len() {
+            for i in 0..customers.len() {
                 starts[i + 1] += starts[i];
             }
             let mut fill = starts.clone();
-            let mut lines = vec![Line::default(); shard.len()];
-            for (e, &local) in shard.iter().zip(&locals) {
+            let mut lines = vec![Line::default(); count];
+            for (e, &local) in entries().zip(&locals) {
                 let slot = &mut fill[local as usize];
-                lines[*slot as usize] = e.line;
+                lines[*slot as usize] = Line {
+                    order: e.order,
+                    at: e.at,
+                    amount: e.amount,
+                    row: e.row,
+                };
                 *slot += 1;
             }
-            let mut orders: Vec<(u64, u32)> = Vec::new();
+            let mut orders: Vec<(u128, u32)> = Vec::new();
             let mut days: Vec<i64> = Vec::new();
             let order = &order;
-            (0..firsts.len())
+            (0..customers.len())
                 .map(|c| {
                     let mine = &lines[starts[c] as usize..starts[c + 1] as usize];
-                    (firsts[c], totals_of(mine, &mut orders, &mut days, order))
+                    let first = customers[c].first;
+                    (first, totals_of(mine, &mut orders, &mut days, order))
                 })
                 .collect::<Vec<_>>()
         })
         .collect();
-    all.par_sort_unstable_by_key(|(first, _)| *first);
-    all
+    drop(scattered);
+    // Put customers in the order of their first rows: sort bare integers
+    // (first row, place), then move each customer once.
+    let mut order: Vec<u64> = all
+        .iter()
+        .enumerate()
+        .map(|(place, (first, _))| u64::from(*first) << 32 | place as u64)
+        .collect();
+    order.par_sort_unstable();
+    order
+        .iter()
+        .map(|key| all[(*key & u64::from(u32::MAX)) as usize])
+        .collect()
 }
 
-/// A row as its shard reads it.
+/// A row as its shard reads it: its customer's first 16 bytes and length,
+/// and what the sums need.
 struct Entry {
-    hash: u64,
     prefix: u128,
-    len: usize,
-    line: Line,
+    order: u128,
+    at: i64,
+    amount: f64,
+    row: u32,
+    len: u32,
 }
 
-/// A key's first 16 bytes as one integer, and its length.
+/// A customer in a shard's table.
+struct Customer {
+    prefix: u128,
+    hash: u64,
+    len: u32,
+    first: u32,
+}
+
+/// A key's first 16 bytes as one integer (zero beyond its end), and its
+/// length.
 fn prefix_of(key: Key<'_>) -> (u128, usize) {
     match key {
         Key::Int(v) => (v as u128, 8),
-        Key::Text(bytes) => {
-            let mut head = [0u8; 16];
-            for (to, from) in head.iter_mut().zip(bytes) {
-                *to = *from;
-            }
-            (u128::from_le_bytes(head), bytes.len())
-        }
+        Key::Text(bytes) => (head(bytes), bytes.len()),
     }
+}
+
+/// The first 16 bytes of `bytes` as a little-endian integer, zero beyond
+/// the end. Short keys are read as two overlapping fixed-size loads rather
+/// than copied byte by byte (a copy of unknown length stalls the read that
+/// follows it).
+fn head(bytes: &[u8]) -> u128 {
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |at: usize| {
+        u64::from(u32::from_le_bytes(
+            bytes[at..at + 4].try_into().unwrap_or([0; 4]),
+        ))
+    };
+    let n = bytes.len();
+    let (lo, hi) = if n >= 16 {
+        (word(0), word(8))
+    } else if n >= 8 {
+        (
+            word(0),
+            word(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0),
+        )
+    } else if n >= 4 {
+        (half(0) | (half(n - 4) >> (8 * (8 - n))) << 32, 0)
+    } else {
+        let lo = bytes
+            .iter()
+            .rev()
+            .fold(0u64, |acc, b| acc << 8 | u64::from(*b));
+        (lo, 0)
+    };
+    u128::from(lo) | u128::from(hi) << 64
+}
+
+/// A key's hash: from its first 16 bytes and length alone when that is the
+/// whole key (so a shard recomputes it without reading the column), from
+/// every byte otherwise.
+fn key_hash(key: Key<'_>, prefix: u128, len: usize) -> u64 {
+    let tail = if len > 16 {
+        let mut h = FxHasher::default();
+        key.hash(&mut h);
+        h.finish()
+    } else {
+        len as u64
+    };
+    let folded = |a: u64, b: u64| {
+        let wide = u128::from(a) * u128::from(b);
+        (wide as u64) ^ ((wide >> 64) as u64)
+    };
+    let lo = prefix as u64 ^ 0x243f_6a88_85a3_08d3;
+    let hi = (prefix >> 64) as u64 ^ tail ^ 0x1319_8a2e_0370_7344;
+    folded(folded(lo, hi), 0x9e37_79b9_7f4a_7c15 ^ tail)
 }
 
 /// One customer's sums from its rows.
 fn totals_of<'k>(
     lines: &[Line],
-    orders: &mut Vec<(u64, u32)>,
+    orders: &mut Vec<(u128, u32)>,
     days: &mut Vec<i64>,
     order: &impl Fn(usize) -> Order<'k>,
 ) -> Totals {
@@ -442,28 +493,45 @@ fn totals_of<'k>(
 /// One row, as a customer's sums read it.
 #[derive(Clone, Copy, Default)]
 struct Line {
-    order: u64,
+    order: u128,
     row: u32,
     at: i64,
     amount: f64,
 }
 
-fn order_hash(order: Order<'_>) -> u64 {
-    let mut h = FxHasher::default();
-    order.hash(&mut h);
-    h.finish()
+/// The tag of a hashed order id: its rows are compared in full.
+const HASHED: u128 = 0xff << 120;
+
+/// An order's identity within its customer, as one integer: exact for
+/// integer ids, for rows without an id, and for ids of up to 15 bytes (the
+/// bytes and the length); a hash tagged [`HASHED`] for longer ids. Exact tags
+/// never need the column again, so equal orders are told apart without a
+/// random read per line.
+fn order_tag(order: Order<'_>) -> u128 {
+    match order {
+        Order::Row(row) => row as u128,
+        Order::Key(Key::Int(v)) => u128::from(v as u64),
+        Order::Key(Key::Text(bytes)) if bytes.len() <= 15 => {
+            head(bytes) | (bytes.len() as u128) << 120
+        }
+        Order::Key(key) => {
+            let mut h = FxHasher::default();
+            key.hash(&mut h);
+            HASHED | u128::from(h.finish())
+        }
+    }
 }
 
-/// Distinct orders among `(hash, row)` sorted by hash: equal hashes are
+/// Distinct orders among `(tag, row)` sorted by tag: equal hashed tags are
 /// compared by their keys, so a collision never merges two orders.
-fn distinct_orders<'k>(orders: &[(u64, u32)], order: &impl Fn(usize) -> Order<'k>) -> u64 {
+fn distinct_orders<'k>(orders: &[(u128, u32)], order: &impl Fn(usize) -> Order<'k>) -> u64 {
     let mut count = 0;
     let mut group = 0;
     for i in 0..orders.len() {
         if i == 0 || orders[i].0 != orders[i - 1].0 {
             group = i;
             count += 1;
-        } else {
+        } else if orders[i].0 & HASHED == HASHED {
             let key = order(orders[i].1 as usize);
             if (group..i).all(|j| order(orders[j].1 as usize) != key) {
                 count += 1;
@@ -561,13 +629,39 @@ mod tests {
         let keys = [Key::Int(1), Key::Int(2), Key::Int(1)];
         let order = |row: usize| Order::Key(keys[row]);
         // All three claim one hash: the keys still tell 1 and 2 apart.
-        assert_eq!(distinct_orders(&[(7, 0), (7, 1), (7, 2)], &order), 2);
+        let h = HASHED | 7;
+        assert_eq!(distinct_orders(&[(h, 0), (h, 1), (h, 2)], &order), 2);
         assert_eq!(
             distinct_orders(&[(1, 0), (2, 1), (1, 2)], &order),
             3,
             "sorted input expected"
         );
         assert_eq!(distinct_orders(&[], &order), 0);
+    }
+
+    #[test]
+    fn heads_are_the_first_16_bytes() {
+        let text: Vec<u8> = (1..=20).collect();
+        for n in 0..=20 {
+            let mut want = [0u8; 16];
+            for (to, from) in want.iter_mut().zip(&text[..n]) {
+                *to = *from;
+            }
+            assert_eq!(head(&text[..n]), u128::from_le_bytes(want), "{n} bytes");
+        }
+    }
+
+    #[test]
+    fn order_tags_are_exact_up_to_15_bytes() {
+        let tag = |text: &'static str| order_tag(Order::Key(Key::Text(text.as_bytes())));
+        assert_ne!(tag("a"), tag("a\0"), "the length is part of the tag");
+        assert_ne!(tag("ORD-2024-000001"), tag("ORD-2024-000002"));
+        assert_eq!(tag("ORD-2024-000001") & HASHED, 0xf << 120);
+        assert_eq!(tag("ORD-2024-0000001") & HASHED, HASHED);
+        assert_ne!(
+            order_tag(Order::Key(Key::Int(-1))),
+            order_tag(Order::Key(Key::Int(1)))
+        );
     }
 
     #[test]

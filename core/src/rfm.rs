@@ -272,8 +272,18 @@ pub fn score(
                 .collect(),
         ),
     };
+    // Each cell's name, looked up once rather than per contact.
+    let size = usize::from(bins) + 1;
+    let names: Option<Vec<&str>> = config.segments.as_ref().map(|t| {
+        (0..size * size * size)
+            .map(|i| {
+                let (r, f, m) = (i / (size * size), i / size % size, i % size);
+                t.name_of(r as u8, f as u8, m as u8)
+            })
+            .collect()
+    });
     Ok(buyers
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, (c, days, frequency, monetary))| {
             let (r, f, m): (u8, u8, u8) = (r[i], f[i], m[i]);
@@ -285,18 +295,23 @@ pub fn score(
                 r,
                 f,
                 m,
-                cell: if bins <= 9 {
-                    format!("{r}{f}{m}")
-                } else {
-                    format!("{r}-{f}-{m}")
-                },
-                segment: config
-                    .segments
-                    .as_ref()
-                    .map(|t| t.name_of(r, f, m).to_string()),
+                cell: cell_name(r, f, m, bins),
+                segment: names.as_ref().map(|names| {
+                    let at = (usize::from(r) * size + usize::from(f)) * size + usize::from(m);
+                    names[at].to_string()
+                }),
             }
         })
         .collect())
+}
+
+/// The three scores as text: `"545"`, or `"10-9-3"` with more than 9 bins.
+fn cell_name(r: u8, f: u8, m: u8, bins: u8) -> String {
+    if bins <= 9 {
+        [r, f, m].iter().map(|s| char::from(b'0' + s)).collect()
+    } else {
+        format!("{r}-{f}-{m}")
+    }
 }
 
 impl RfmConfig {
@@ -380,61 +395,71 @@ fn check_currencies(customers: &[CustomerSummary]) -> Result<()> {
 /// [`TiePolicy::ById`]; [`TiePolicy::SameBin`] needs no tie order.
 fn quantile_scores(values: &[f64], id_ranks: &[u32], bins: u8, ties: TiePolicy) -> Vec<u8> {
     let n = values.len();
-    // Sort plain integer keys (the value's bits in total order, then the tie
-    // rank, then the position): no indirection and no text comparison.
-    let mut keyed: Vec<(u64, u32, u32)> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let tie = match ties {
-                TiePolicy::ById => id_ranks[i],
-                TiePolicy::SameBin => 0,
-            };
-            (ordered_bits(*v), tie, i as u32)
-        })
-        .collect();
-    keyed.par_sort_unstable();
-    let order: Vec<usize> = keyed.iter().map(|k| k.2 as usize).collect();
-    let mut scores = vec![0u8; n];
     let k = usize::from(bins);
+    // Scores grow with the value (and the id rank), so each score above 1 is
+    // found as the smallest key that reaches it; a contact's score is then 1
+    // plus the number of those keys at or below its own. Only the keys are
+    // sorted (or selected), never the contacts.
+    let mut firsts: Vec<u128> = Vec::with_capacity(k);
     match ties {
         TiePolicy::SameBin => {
+            let mut sorted: Vec<u64> = values.par_iter().map(|v| value_key(*v)).collect();
+            sorted.par_sort_unstable();
             let mut start = 0;
+            let mut reached = 1;
             while start < n {
-                let mut end = start + 1;
-                while end < n && values[order[end]] == values[order[start]] {
-                    end += 1;
-                }
+                let end = start + sorted[start..].partition_point(|x| *x == sorted[start]);
                 // 1-based ranks start+1 ..= end share their mean rank; the
                 // score is floor(rank * bins / (n + 1)) + 1, as SAS PROC RANK
                 // groups and SPSS percentile ranks do.
                 let twice_mean_rank = start + 1 + end;
                 let score = (twice_mean_rank * k / (2 * (n + 1)) + 1).clamp(1, k);
-                for &i in &order[start..end] {
-                    scores[i] = score as u8;
+                while reached < score {
+                    firsts.push(u128::from(sorted[start]) << 32);
+                    reached += 1;
                 }
                 start = end;
             }
         }
         TiePolicy::ById => {
-            // NTILE: the first n % k scores hold one customer more.
+            // NTILE: the first n % k scores hold one customer more. The key
+            // at the start of each score is found by selection, in order.
+            let mut keys: Vec<u128> = (0..n)
+                .into_par_iter()
+                .map(|i| u128::from(value_key(values[i])) << 32 | u128::from(id_ranks[i]))
+                .collect();
             let (q, extra) = (n / k, n % k);
-            for (p, &i) in order.iter().enumerate() {
-                let bin = if p < extra * (q + 1) {
-                    p / (q + 1)
-                } else {
-                    extra + (p - extra * (q + 1)) / q.max(1)
-                };
-                scores[i] = (bin + 1) as u8;
+            let mut rest: &mut [u128] = &mut keys;
+            let mut offset = 0;
+            for bin in 1..k {
+                let start = extra.min(bin) * (q + 1) + bin.saturating_sub(extra) * q;
+                if start >= n {
+                    break;
+                }
+                let (_, nth, right) = rest.select_nth_unstable(start - offset);
+                firsts.push(*nth);
+                rest = right;
+                offset = start + 1;
             }
         }
     }
-    scores
+    let tie = |i: usize| match ties {
+        TiePolicy::ById => id_ranks[i],
+        TiePolicy::SameBin => u32::MAX,
+    };
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let key = u128::from(value_key(values[i])) << 32 | u128::from(tie(i));
+            1 + firsts.iter().filter(|f| **f <= key).count() as u8
+        })
+        .collect()
 }
 
-/// The bits of `v` as an integer that sorts as `f64::total_cmp` does.
-fn ordered_bits(v: f64) -> u64 {
-    let bits = v.to_bits();
+/// A value as an integer that sorts as the number does (`f64::total_cmp`
+/// order, with -0 as 0, so both are one tie).
+fn value_key(v: f64) -> u64 {
+    let bits = (v + 0.0).to_bits();
     if bits >> 63 == 1 {
         !bits
     } else {
@@ -444,10 +469,25 @@ fn ordered_bits(v: f64) -> u64 {
 
 /// Each customer's place in contact id order.
 fn id_ranks(ids: &[&Id]) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..ids.len() as u32).collect();
-    order.par_sort_unstable_by(|&a, &b| ids[a as usize].cmp(ids[b as usize]));
+    // Sort each id's first 16 bytes as one big-endian integer, and compare
+    // in full only when those are equal.
+    let mut order: Vec<(u128, u32)> = ids
+        .par_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut head = [0u8; 16];
+            for (to, from) in head.iter_mut().zip(id.as_str().as_bytes()) {
+                *to = *from;
+            }
+            (u128::from_be_bytes(head), i as u32)
+        })
+        .collect();
+    order.par_sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| ids[a.1 as usize].cmp(ids[b.1 as usize]))
+    });
     let mut ranks = vec![0u32; ids.len()];
-    for (rank, &i) in order.iter().enumerate() {
+    for (rank, &(_, i)) in order.iter().enumerate() {
         ranks[i as usize] = rank as u32;
     }
     ranks

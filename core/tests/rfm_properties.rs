@@ -1,5 +1,6 @@
 //! Property tests of RFM scoring: scores are in range, monotone, independent
-//! of input order, and every buyer gets a segment from the default table.
+//! of input order, equal to the textbook definitions computed the slow way,
+//! and every buyer gets a segment from the default table.
 
 use patron::model::{Id, Money, Timestamp};
 use patron::rfm::{self, CustomerSummary, RfmConfig, TiePolicy};
@@ -65,5 +66,36 @@ proptest! {
         a.sort_by(|x, y| x.contact_id.cmp(&y.contact_id));
         b.sort_by(|x, y| x.contact_id.cmp(&y.contact_id));
         prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn scores_match_the_textbook_definitions(raw in prop::collection::vec((0u16..40, 0u8..4, 0u16..30), 1..60), bins in 2u8..=10) {
+        let as_of = Timestamp::parse("2025-01-01T00:00:00Z").unwrap();
+        let base = customers(&raw);
+        let k = usize::from(bins);
+        let n = base.len();
+        for ties in [TiePolicy::SameBin, TiePolicy::ById] {
+            let scores = rfm::score(&base, as_of, &RfmConfig { bins, segments: None, ..config(ties) }).unwrap();
+            let monetary: Vec<f64> = base.iter().map(|c| c.revenue.get()).collect();
+            for (i, s) in scores.iter().enumerate() {
+                let want = match ties {
+                    // Ties share their mean rank: floor(rank * k / (n + 1)) + 1.
+                    TiePolicy::SameBin => {
+                        let less = monetary.iter().filter(|v| **v < monetary[i]).count();
+                        let equal = monetary.iter().filter(|v| **v == monetary[i]).count();
+                        (((2 * less + 1 + equal) * k) / (2 * (n + 1)) + 1).min(k)
+                    }
+                    // SQL NTILE(k) OVER (ORDER BY value, id).
+                    TiePolicy::ById => {
+                        let place = (0..n)
+                            .filter(|&j| (monetary[j], &base[j].contact_id) < (monetary[i], &base[i].contact_id))
+                            .count();
+                        let (q, extra) = (n / k, n % k);
+                        if place < extra * (q + 1) { place / (q + 1) + 1 } else { extra + (place - extra * (q + 1)) / q + 1 }
+                    }
+                };
+                prop_assert_eq!(usize::from(s.m), want, "{:?} contact {}", ties, i);
+            }
+        }
     }
 }
