@@ -20,7 +20,8 @@ fn setup(columns: &str, format: &str, escape_formulas: bool) -> patron::Result<E
     Ok(Export::new(&columns, format)?.escape_formulas(escape_formulas))
 }
 
-/// Writes to the file at `path` (and gives no bytes), or into the bytes given back.
+/// Writes to the file at `path` (and gives no bytes; a failed export removes
+/// the file), or into the bytes given back.
 fn write_out(
     path: Option<String>,
     write: impl FnOnce(&mut (dyn std::io::Write + Send)) -> patron::Result<()>,
@@ -29,7 +30,12 @@ fn write_out(
         Some(path) => {
             let mut file = File::create(&path)
                 .map_err(|e| patron::Error::io(&format!("creating {path}"), &e))?;
-            write(&mut file)?;
+            if let Err(e) = write(&mut file) {
+                // No half-written file is left behind.
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
             Ok(Vec::new())
         }
         None => {

@@ -51,6 +51,10 @@ test('errors reject with their class, code and path', async () => {
   await assert.rejects(patron.exportFacts(facts, ['orders'], 'csv', 42), (e) => e.code === 'validation' && e.path === 'out')
   await assert.rejects(patron.exportSegment({ vip: 'revenue > 1' }, 'vp', facts, ['orders'], 'csv'),
     (e) => e.code === 'validation' && e.path === 'name')
+  // A failed export to a path leaves no file.
+  const vip = path.join(tmp, 'vip.csv')
+  await assert.rejects(patron.exportSegment({ vip: 'revenue > 1' }, 'vp', facts, ['orders'], 'csv', vip))
+  assert.equal(fs.existsSync(vip), false)
   await assert.rejects(patron.exportFacts(facts, ['orders'], 'csv', path.join(tmp, 'missing', 'x.csv')),
     (e) => e instanceof patron.IoError && e.code === 'io')
   await assert.rejects(patron.readSegmentIds(path.join(tmp, 'nope.csv'), 'contact_id'), (e) => e instanceof patron.IoError)

@@ -1,7 +1,8 @@
 //! Export from Python: contacts' facts or a segment's members to a path or a
 //! binary file object, and a static segment's ids from CSV.
 //!
-//! The work runs without the GIL. A path is written by Rust directly; a file
+//! The work runs without the GIL. A path is written by Rust directly (and
+//! removed again if the export fails, so no half file is left); a file
 //! object gets the output in 64 KiB chunks, the GIL taken back for each
 //! `.write` call, so memory stays flat. An exception raised by `.write` (or
 //! `.read`) reaches the caller unchanged.
@@ -105,7 +106,13 @@ fn write_out(
             .detach(|| {
                 let mut file = File::create(&path)
                     .map_err(|e| patron::Error::io(&format!("creating {}", path.display()), &e))?;
-                write(&mut file)
+                let result = write(&mut file);
+                if result.is_err() {
+                    // No half-written file is left behind.
+                    drop(file);
+                    let _ = std::fs::remove_file(&path);
+                }
+                result
             })
             .py_err(py),
         Out::Object(target) => {

@@ -150,3 +150,10 @@ def test_exports_run_in_threads_without_the_gil() -> None:
     for t in threads:
         t.join()
     assert len(outs) == 4 and len(set(outs)) == 1
+
+
+def test_a_failed_export_to_a_path_leaves_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "vip.csv"
+    with pytest.raises(patron.ValidationError):
+        patron.export_segment({"vip": "revenue > 10"}, "vp", _facts(3), ["orders"], "csv", path)
+    assert not path.exists()
