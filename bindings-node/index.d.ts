@@ -441,6 +441,26 @@ export function segmentMembers (segments: Record<string, SegmentRuleExpr | strin
 /** Why one contact is in segment `name` or not. */
 export function explainSegment (segments: Record<string, SegmentRuleExpr | string>, name: string, facts: Data): Explanation
 
+/** An export format (docs/export.md). */
+export type ExportFormat = 'csv' | 'json' | 'ndjson' | 'xml' | 'xlsx'
+export interface ExportOptions {
+  /** CSV only: text a spreadsheet would run as a formula (`=`, `+`, `-`, `@` ...) gets a leading `'`. Default true. */
+  escapeFormulas?: boolean
+}
+/**
+ * Writes `columns` (field paths as rules name them, plus `contact_id` and `as_of`) of every contact's facts in `format`.
+ * With a path `out`, writes the file and resolves when done; without, resolves to the output as a Buffer.
+ */
+export function exportFacts (facts: Data[], columns: string[], format: ExportFormat, out: string, options?: ExportOptions): Promise<void>
+export function exportFacts (facts: Data[], columns: string[], format: ExportFormat, out?: null, options?: ExportOptions): Promise<Buffer>
+/** As exportFacts, for the members of segment `name` only. */
+export function exportSegment (segments: Record<string, SegmentRuleExpr | string>, name: string, facts: Data[], columns: string[],
+  format: ExportFormat, out: string, options?: ExportOptions): Promise<void>
+export function exportSegment (segments: Record<string, SegmentRuleExpr | string>, name: string, facts: Data[], columns: string[],
+  format: ExportFormat, out?: null, options?: ExportOptions): Promise<Buffer>
+/** The ids in column `column` of a CSV with a header row, from a file path or a Buffer; errors carry line and column. */
+export function readSegmentIds (source: string | Uint8Array, column: string): Promise<string[]>
+
 export interface ErrorInfo {
   code?: string
   path?: string | null
@@ -465,3 +485,5 @@ export class JsonError extends ValidationError {}
 export class ConsentTransitionError extends PatronError {}
 /** A model fit or a series that did not converge (code `convergence`). */
 export class ConvergenceError extends PatronError {}
+/** Reading the input or writing the output failed (code `io`): a path that cannot be opened, a full disk. */
+export class IoError extends PatronError {}

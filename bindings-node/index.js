@@ -35,7 +35,10 @@ class ConsentTransitionError extends PatronError {}
 /** A model fit or a series that did not converge (code `convergence`). */
 class ConvergenceError extends PatronError {}
 
-const CLASSES = { json: JsonError, validation: ValidationError, consent_transition: ConsentTransitionError, convergence: ConvergenceError }
+/** Reading the input or writing the output failed (code `io`): a path that cannot be opened, a full disk. */
+class IoError extends PatronError {}
+
+const CLASSES = { json: JsonError, validation: ValidationError, consent_transition: ConsentTransitionError, convergence: ConvergenceError, io: IoError }
 
 function decodeError (err) {
   if (err && typeof err.message === 'string' && err.message.startsWith(PREFIX)) {
@@ -147,6 +150,36 @@ async function callAsync (fn, ...args) {
   return JSON.parse(out)
 }
 
+// Export: columns go as JSON (a string as columns reaches the core, which
+// says it wants a list); `out` is a path or absent.
+const encodeColumns = (columns) => typeof columns === 'string' ? JSON.stringify(columns) : encode(columns, 'columns', 'columns')
+
+function outPath (out) {
+  if (out == null) return null
+  if (typeof out === 'string') return out
+  throw new ValidationError('out: expected a file path, or nothing to get a Buffer', { code: 'validation', path: 'out' })
+}
+
+const escapeFormulas = (options) => !(options && options.escapeFormulas === false)
+
+// Resolves to a Buffer without a path, to undefined when the file was written.
+async function exportAsync (fn, out, ...args) {
+  let buffer
+  try {
+    buffer = await fn(...args)
+  } catch (err) {
+    throw decodeError(err)
+  }
+  return out == null ? buffer : undefined
+}
+
+function idsSource (source) {
+  if (typeof source === 'string') return [source, null]
+  if (Buffer.isBuffer(source)) return [null, source]
+  if (source instanceof Uint8Array) return [null, Buffer.from(source.buffer, source.byteOffset, source.byteLength)]
+  throw new ValidationError('source: expected a file path or a Buffer', { code: 'validation', path: 'source' })
+}
+
 const fromObject = (fn, what) => (data) => call(fn, encode(data, what))
 const fromText = (fn) => (text) => call(fn, textOf(text))
 
@@ -213,9 +246,17 @@ module.exports = {
   explainSegment: (segments, name, facts) =>
     call(native.explainSegmentJson, encode(segments, 'segments', 'segments'), String(name), encode(facts, 'facts', 'facts')),
   parseSegmentRule: (text) => call(native.parseSegmentRuleJson, String(text)),
+  exportFacts: async (facts, columns, format, out, options) =>
+    exportAsync(native.exportFactsJson, out, encode(facts, 'facts', 'facts'), encodeColumns(columns), String(format),
+      outPath(out), escapeFormulas(options)),
+  exportSegment: async (segments, name, facts, columns, format, out, options) =>
+    exportAsync(native.exportSegmentJson, out, encode(segments, 'segments', 'segments'), String(name),
+      encode(facts, 'facts', 'facts'), encodeColumns(columns), String(format), outPath(out), escapeFormulas(options)),
+  readSegmentIds: async (source, column) => callAsync(native.readSegmentIdsJson, ...idsSource(source), String(column)),
   PatronError,
   ValidationError,
   JsonError,
   ConsentTransitionError,
-  ConvergenceError
+  ConvergenceError,
+  IoError
 }

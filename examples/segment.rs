@@ -1,4 +1,4 @@
-//! Segments in Rust. Regions between START and END markers are quoted in docs/segments.md.
+//! Segments in Rust. Regions between START and END markers are quoted in docs/segments.md and docs/export.md.
 
 fn main() -> Result<(), patron::Error> {
     // START segments
@@ -39,5 +39,31 @@ fn main() -> Result<(), patron::Error> {
         Registry::from_json(r#"{"x": {"field": "revenu", "op": ">", "value": 1}}"#).unwrap_err();
     assert!(err.to_string().contains("did you mean `revenue`?"));
     // END segments
+
+    // START export
+    use patron::segment::{Format, export_segment, read_ids};
+
+    // A segment's members with chosen columns, streamed to any writer: a
+    // file, a socket, a Vec.
+    let columns = ["contact_id", "orders", "revenue", "last_order_at"];
+    let csv = export_segment(
+        &segments,
+        "buyers",
+        &facts,
+        &columns,
+        Format::Csv,
+        Vec::new(),
+    )?;
+    assert_eq!(
+        String::from_utf8_lossy(&csv),
+        "contact_id,orders,revenue,last_order_at\r\nanna,1,180000,2024-06-20T10:00:00Z\r\n"
+    );
+    let path = std::env::temp_dir().join("buyers.xlsx");
+    let file = std::fs::File::create(&path).map_err(|e| patron::Error::io("creating", &e))?;
+    export_segment(&segments, "buyers", &facts, &columns, "xlsx".parse()?, file)?;
+
+    // A static segment's ids back from CSV.
+    assert_eq!(read_ids(csv.as_slice(), "contact_id")?, ["anna"]);
+    // END export
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod args;
 mod error;
+mod export;
 mod lifecycle;
 mod model;
 mod predict;

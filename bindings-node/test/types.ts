@@ -33,3 +33,18 @@ async function profiles (): Promise<void> {
   void transactions
 }
 void profiles
+
+async function exports (facts: patron.Facts[]): Promise<void> {
+  const csv: Buffer = await patron.exportFacts(facts, ['contact_id', 'orders'], 'csv')
+  const written: void = await patron.exportSegment({ buyers: 'orders >= 1' }, 'buyers', facts, ['contact_id'], 'xlsx',
+    '/tmp/buyers.xlsx', { escapeFormulas: false })
+  const ids: string[] = await patron.readSegmentIds(csv, 'contact_id')
+  try {
+    await patron.readSegmentIds('/no/such/file.csv', 'contact_id')
+  } catch (e) {
+    if (e instanceof patron.IoError) void e.code
+  }
+  void written
+  void ids
+}
+void exports

@@ -64,7 +64,15 @@ const objectOps = {
   check_segments: (v) => patron.checkSegments(v.segments),
   segment_members: (v) => patron.segmentMembers(v.segments, v.facts),
   explain_segment: (v) => patron.explainSegment(v.segments, v.name, v.facts),
-  parse_segment_rule: (v) => patron.parseSegmentRule(v.text)
+  parse_segment_rule: (v) => patron.parseSegmentRule(v.text),
+  export: async (v) => {
+    const options = { escapeFormulas: v.escape_formulas !== false }
+    const out = 'segments' in v
+      ? await patron.exportSegment(v.segments, v.name, v.facts, v.columns, v.format, null, options)
+      : await patron.exportFacts(v.facts, v.columns, v.format, null, options)
+    return out.toString('utf8')
+  },
+  read_segment_ids: (v) => patron.readSegmentIds(Buffer.from(v.source, 'utf8'), v.column)
 }
 
 const validateOps = {
@@ -90,7 +98,7 @@ const textOps = {
 for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit',
   'gamma_gamma_predict', 'predict_average_interval', 'predict_clv', 'build_profiles', 'apply_event', 'profile_facts',
   'customer_summaries', 'profile_transactions', 'summarize_purchases', 'rfm_from_purchases',
-  'check_segments', 'segment_members', 'explain_segment', 'parse_segment_rule']) {
+  'check_segments', 'segment_members', 'explain_segment', 'parse_segment_rule', 'export', 'read_segment_ids']) {
   textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 

@@ -17,6 +17,7 @@ fn class_name(code: &str) -> &'static str {
         "validation" => "ValidationError",
         "consent_transition" => "ConsentTransitionError",
         "convergence" => "ConvergenceError",
+        "io" => "IoError",
         _ => "PatronError",
     }
 }

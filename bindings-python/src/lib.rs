@@ -8,6 +8,7 @@ mod columns;
 mod convert;
 mod depythonize;
 mod error;
+mod export;
 mod lifecycle;
 mod model;
 mod predict;
@@ -61,5 +62,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(segment::segment_members, m)?)?;
     m.add_function(wrap_pyfunction!(segment::explain_segment, m)?)?;
     m.add_function(wrap_pyfunction!(segment::parse_segment_rule, m)?)?;
+    m.add_function(wrap_pyfunction!(export::export_facts, m)?)?;
+    m.add_function(wrap_pyfunction!(export::export_segment, m)?)?;
+    m.add_function(wrap_pyfunction!(export::read_segment_ids, m)?)?;
     Ok(())
 }

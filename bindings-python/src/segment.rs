@@ -8,7 +8,8 @@ use crate::args;
 use crate::convert::{to_py, to_value};
 use crate::error::IntoPyResult;
 
-fn registry(segments: &Bound<'_, PyAny>) -> patron::Result<Registry> {
+/// Segments (a dict of name to rule) as a checked registry; errors start at `segments`.
+pub(crate) fn registry(segments: &Bound<'_, PyAny>) -> patron::Result<Registry> {
     let value = to_value(segments).map_err(|e| e.into_core().within("segments"))?;
     Registry::from_value(value).map_err(|e| e.within("segments"))
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from typing import Any, Callable
@@ -15,6 +16,18 @@ from conftest import expand, flatten_datetime_objects, json_form, load_cases
 def _apply_consent_json(text: str) -> Any:
     doc = json.loads(text)
     return patron.apply_consent(doc["contact"], doc["change"])
+
+
+def _export(v: dict[str, Any]) -> str:
+    out = io.BytesIO()
+    escape = v.get("escape_formulas", True)
+    if "segments" in v:
+        patron.export_segment(
+            v["segments"], v["name"], v["facts"], v["columns"], v["format"], out, escape_formulas=escape
+        )
+    else:
+        patron.export_facts(v["facts"], v["columns"], v["format"], out, escape_formulas=escape)
+    return out.getvalue().decode()
 
 
 OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
@@ -55,6 +68,8 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "segment_members": lambda v: patron.segment_members(v["segments"], v["facts"]),
     "explain_segment": lambda v: patron.explain_segment(v["segments"], v["name"], v["facts"]),
     "parse_segment_rule": lambda v: patron.parse_segment_rule(v["text"]),
+    "export": _export,
+    "read_segment_ids": lambda v: patron.read_segment_ids(v["source"].encode(), v["column"]),
 }
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
@@ -94,6 +109,8 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "segment_members",
             "explain_segment",
             "parse_segment_rule",
+            "export",
+            "read_segment_ids",
         )
     },
 }

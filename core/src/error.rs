@@ -48,6 +48,13 @@ pub enum Error {
         /// Which change was refused and why.
         message: String,
     },
+    /// Reading the input or writing the output failed (a full disk, a closed
+    /// pipe, a file that cannot be opened); the message says which and why.
+    #[error("{message}")]
+    Io {
+        /// What was being read or written, and the system's reason.
+        message: String,
+    },
 }
 
 /// A position in JSON text: 1-based line and column.
@@ -60,20 +67,22 @@ pub struct Location {
 }
 
 impl Error {
-    /// The stable code of this error kind: `json`, `validation`, `consent_transition` or `convergence`.
+    /// The stable code of this error kind: `json`, `validation`,
+    /// `consent_transition`, `convergence` or `io`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Json { .. } => "json",
             Error::Validation { .. } => "validation",
             Error::ConsentTransition { .. } => "consent_transition",
             Error::Convergence { .. } => "convergence",
+            Error::Io { .. } => "io",
         }
     }
 
     /// The field path this error is about, if it is about one.
     pub fn path(&self) -> Option<&str> {
         match self {
-            Error::Json { .. } | Error::Convergence { .. } => None,
+            Error::Json { .. } | Error::Convergence { .. } | Error::Io { .. } => None,
             Error::Validation { path, .. } | Error::ConsentTransition { path, .. } => Some(path),
         }
     }
@@ -86,7 +95,7 @@ impl Error {
                 column: *column,
             }),
             Error::Validation { location, .. } => *location,
-            Error::ConsentTransition { .. } | Error::Convergence { .. } => None,
+            Error::ConsentTransition { .. } | Error::Convergence { .. } | Error::Io { .. } => None,
         }
     }
 
@@ -96,7 +105,8 @@ impl Error {
             Error::Json { message, .. }
             | Error::Validation { message, .. }
             | Error::ConsentTransition { message, .. }
-            | Error::Convergence { message } => message,
+            | Error::Convergence { message }
+            | Error::Io { message } => message,
         }
     }
 
@@ -106,6 +116,14 @@ impl Error {
             path: path.into(),
             message: message.into(),
             location: None,
+        }
+    }
+
+    /// An input or output failure: `doing` says what was being done
+    /// (`writing the export`), `e` why it failed.
+    pub fn io(doing: &str, e: &std::io::Error) -> Self {
+        Error::Io {
+            message: format!("{doing} failed: {e}"),
         }
     }
 

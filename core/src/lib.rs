@@ -5,8 +5,8 @@
 //! orders, reactions to messages. Patron turns that into decisions.
 //!
 //! The core is pure: no clock (every call that depends on time takes `now`),
-//! no global state, no IO but the writers it is handed. The same functions
-//! serve Rust, Python (`pip install patron`) and Node (`npm install patron`).
+//! no global state, no IO but the writers it is handed. The same functions serve Rust,
+//! Python (`pip install patron`) and Node (`npm install patron`).
 //!
 //! ## The data model
 //!

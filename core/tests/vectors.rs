@@ -8,7 +8,7 @@ use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
 use patron::profile::{self, Facts, Profile};
 use patron::purchase::{self, Purchase};
 use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
-use patron::segment::{Registry, Rule};
+use patron::segment::{Export, Format, Registry, Rule, columns_from_value, read_ids};
 use patron::{Catalog, ConsentChange, Contact, Error, Event, Product};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -352,8 +352,40 @@ fn segment_op(op: &str, input: Input) -> Result<Value, Error> {
     }
 }
 
+/// `export` takes `{"facts", "columns", "format", "escape_formulas"}`, and
+/// `"segments"` and `"name"` for a segment's members; the output is the text.
+/// `read_segment_ids` takes `{"source", "column"}`.
+fn export_op(op: &str, input: Input) -> Result<Value, Error> {
+    let v = match input {
+        Input::Object(v) => v,
+        Input::Text(t) => serde_json::from_str(&t).unwrap(),
+    };
+    if op == "read_segment_ids" {
+        let source = v["source"].as_str().unwrap_or_default();
+        let column = v["column"].as_str().unwrap_or_default();
+        return ok(read_ids(source.as_bytes(), column));
+    }
+    let facts: Vec<Facts> =
+        parse::list_from_json(&v["facts"].to_string()).map_err(|e| e.within("facts"))?;
+    let columns = columns_from_value(v["columns"].clone())?;
+    let format: Format = v["format"].as_str().unwrap_or_default().parse()?;
+    let export = Export::new(&columns, format)?
+        .escape_formulas(v.get("escape_formulas").and_then(Value::as_bool) != Some(false));
+    let out = match v.get("segments") {
+        Some(segments) => {
+            let registry =
+                Registry::from_value(segments.clone()).map_err(|e| e.within("segments"))?;
+            let name = v["name"].as_str().unwrap_or_default();
+            export.write_segment(&registry, name, &facts, Vec::new())?
+        }
+        None => export.write(&facts, Vec::new())?,
+    };
+    Ok(Value::String(String::from_utf8(out).unwrap()))
+}
+
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
+        "export" | "read_segment_ids" => export_op(op, input),
         "check_segments" | "segment_members" | "explain_segment" => segment_op(op, input),
         "parse_segment_rule" => {
             let v = match input {

@@ -1,5 +1,5 @@
 'use strict'
-// Segments in Node. Regions between START and END markers are quoted in docs/segments.md.
+// Segments in Node. Regions between START and END markers are quoted in docs/segments.md and docs/export.md.
 const assert = require('node:assert/strict')
 
 async function main () {
@@ -30,6 +30,20 @@ async function main () {
   assert.throws(() => patron.checkSegments({ x: { field: 'revenu', op: '>', value: 1 } }),
     { code: 'validation', path: 'segments.x.field' })
   // END segments
+
+  // START export
+  const os = require('node:os')
+  const path = require('node:path')
+
+  // A segment's members with chosen columns: a Buffer, or a file when given a path.
+  const columns = ['contact_id', 'orders', 'revenue', 'last_order_at']
+  const csv = await patron.exportSegment(segments, 'buyers', facts, columns, 'csv')
+  assert.equal(csv.toString(), 'contact_id,orders,revenue,last_order_at\r\nanna,1,180000,2024-06-20T10:00:00Z\r\n')
+  await patron.exportSegment(segments, 'buyers', facts, columns, 'xlsx', path.join(os.tmpdir(), 'buyers.xlsx'))
+
+  // A static segment's ids back from CSV: a path or a Buffer.
+  assert.deepEqual(await patron.readSegmentIds(csv, 'contact_id'), ['anna'])
+  // END export
 }
 
 main().catch((err) => { console.error(err); process.exit(1) })

@@ -1,4 +1,4 @@
-"""Segments in Python. Regions between START and END markers are quoted in docs/segments.md."""
+"""Segments in Python. Regions between START and END markers are quoted in docs/segments.md and docs/export.md."""
 
 # START segments
 from typing import Any
@@ -34,3 +34,20 @@ try:
 except patron.ValidationError as err:
     assert err.path == "segments.x.field" and "did you mean `revenue`?" in str(err)
 # END segments
+
+# START export
+import io
+import tempfile
+from pathlib import Path
+
+# A segment's members with chosen columns, to a path or a binary file object.
+columns = ["contact_id", "orders", "revenue", "last_order_at"]
+out = io.BytesIO()
+patron.export_segment(segments, "buyers", facts, columns, "csv", out)
+assert out.getvalue() == b"contact_id,orders,revenue,last_order_at\r\nanna,1,180000,2024-06-20T10:00:00Z\r\n"
+with tempfile.TemporaryDirectory() as tmp:
+    patron.export_segment(segments, "buyers", facts, columns, "xlsx", Path(tmp) / "buyers.xlsx")
+
+# A static segment's ids back from CSV: a path, bytes or a binary file object.
+assert patron.read_segment_ids(out.getvalue(), "contact_id") == ["anna"]
+# END export

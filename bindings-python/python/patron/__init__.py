@@ -19,6 +19,8 @@ from patron._native import (
     check_segments,
     customer_summaries,
     explain_segment,
+    export_facts,
+    export_segment,
     bgnbd_expected_new,
     bgnbd_fit,
     bgnbd_predict,
@@ -46,6 +48,7 @@ from patron._native import (
     predict_histories,
     profile_facts,
     profile_transactions,
+    read_segment_ids,
     rfm_default_segments,
     rfm_four_groups,
     rfm_from_purchases,
@@ -56,7 +59,14 @@ from patron._native import (
     validate_events,
 )
 from patron import types
-from patron.errors import ConsentTransitionError, ConvergenceError, JsonError, PatronError, ValidationError
+from patron.errors import (
+    ConsentTransitionError,
+    ConvergenceError,
+    IoError,
+    JsonError,
+    PatronError,
+    ValidationError,
+)
 
 __all__ = [
     "__version__",
@@ -101,9 +111,13 @@ __all__ = [
     "segment_members",
     "explain_segment",
     "parse_segment_rule",
+    "export_facts",
+    "export_segment",
+    "read_segment_ids",
     "PatronError",
     "ValidationError",
     "JsonError",
     "ConsentTransitionError",
     "ConvergenceError",
+    "IoError",
 ]

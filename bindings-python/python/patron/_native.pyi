@@ -1,10 +1,14 @@
 # Stubs of the native module; `make test` checks them with mypy.stubtest.
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias, overload
 
 from datetime import date, datetime
 
 from patron.types import (
+    BinaryReader,
+    BinaryWriter,
+    ExportFormat,
     Explanation,
     Membership,
     ArrowTable,
@@ -77,10 +81,14 @@ __all__ = [
     "segment_members",
     "explain_segment",
     "parse_segment_rule",
+    "export_facts",
+    "export_segment",
+    "read_segment_ids",
 ]
 
 _JsonText: TypeAlias = str | bytes
 _Data: TypeAlias = Mapping[str, Any]
+_Path: TypeAlias = str | os.PathLike[str]
 
 def parse_contact(data: _Data) -> Contact: ...
 def parse_contact_json(text: _JsonText) -> Contact: ...
@@ -185,3 +193,22 @@ def segment_members(segments: Mapping[str, _Data | str], facts: Sequence[_Data])
 def segment_members(segments: Mapping[str, _Data | str], facts: Columns) -> ArrowTable: ...
 def explain_segment(segments: Mapping[str, _Data | str], name: str, facts: _Data) -> Explanation: ...
 def parse_segment_rule(text: str) -> dict[str, Any]: ...
+def export_facts(
+    facts: Sequence[_Data] | Columns,
+    columns: Sequence[str],
+    format: ExportFormat,
+    out: _Path | BinaryWriter,
+    *,
+    escape_formulas: bool = True,
+) -> None: ...
+def export_segment(
+    segments: Mapping[str, _Data | str],
+    name: str,
+    facts: Sequence[_Data] | Columns,
+    columns: Sequence[str],
+    format: ExportFormat,
+    out: _Path | BinaryWriter,
+    *,
+    escape_formulas: bool = True,
+) -> None: ...
+def read_segment_ids(source: _Path | bytes | bytearray | BinaryReader, column: str) -> list[str]: ...

@@ -49,4 +49,8 @@ class ConvergenceError(PatronError):
     """A model fit or a series that did not converge (code ``convergence``)."""
 
 
-__all__ = ["PatronError", "ValidationError", "JsonError", "ConsentTransitionError", "ConvergenceError"]
+class IoError(PatronError, OSError):
+    """Reading the input or writing the output failed (code ``io``): a path that cannot be opened, a full disk."""
+
+
+__all__ = ["PatronError", "ValidationError", "JsonError", "ConsentTransitionError", "ConvergenceError", "IoError"]

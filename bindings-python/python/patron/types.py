@@ -632,3 +632,19 @@ class Explanation(TypedDict):
     value: NotRequired[Any]
     result: bool
     parts: NotRequired[list["Explanation"]]
+
+
+ExportFormat = Literal["csv", "json", "ndjson", "xml", "xlsx"]
+"""The formats ``export_facts`` and ``export_segment`` write (docs/export.md)."""
+
+
+class BinaryWriter(Protocol):
+    """Where an export may go besides a path: a binary file object, ``io.BytesIO``, a socket file."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+class BinaryReader(Protocol):
+    """Where ids may come from besides a path or bytes: a binary file object."""
+
+    def read(self) -> bytes: ...
