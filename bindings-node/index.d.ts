@@ -425,7 +425,7 @@ export type SegmentRuleExpr =
   | { field: string, op: string, value?: unknown }
 /** Why a contact is in a segment or not, part by part. */
 export interface Explanation {
-  kind: 'all' | 'any' | 'not' | 'segment' | 'bucket' | 'field'
+  kind: 'all' | 'any' | 'not' | 'segment' | 'bucket' | 'field' | 'static'
   name?: string
   op?: string
   value?: unknown
@@ -439,7 +439,25 @@ export function checkSegments (segments: Record<string, SegmentRuleExpr | string
 /** The segments each contact is in, from their facts (profileFacts). */
 export function segmentMembers (segments: Record<string, SegmentRuleExpr | string>, facts: Data[]): Promise<Array<{ contact_id: string, segments: string[] }>>
 /** Why one contact is in segment `name` or not. */
-export function explainSegment (segments: Record<string, SegmentRuleExpr | string>, name: string, facts: Data): Explanation
+export function explainSegment (segments: Record<string, SegmentRuleExpr | string | StaticSegment>, name: string, facts: Data): Explanation
+/** A segment whose members were fixed when it was made (freezeSegment, or a list of ids). */
+export interface StaticSegment { members: string[], frozen_at?: string }
+/** The segments one contact is in. */
+export interface Membership { contact_id: string, segments: string[] }
+/** A contact entering or leaving a segment, at the time of the facts that showed it. */
+export interface SegmentChange { contact_id: string, segment: string, change: 'entered' | 'left', at: string }
+/** One contact's segments now (keep them for the next update), and what changed. */
+export interface MembershipUpdate { membership: Membership, changes: SegmentChange[] }
+/** Contacts in each segment, and in each pair (`both[i][j]`), segments in name order. */
+export interface SegmentOverlap { segments: string[], counts: number[], both: number[][] }
+/** Fixes segment `name`'s members now, over the whole base: the static segment to keep. */
+export function freezeSegment (segments: Record<string, SegmentRuleExpr | string | StaticSegment>, name: string, facts: Data[]): Promise<StaticSegment>
+/** One contact's segments from its new facts, and what it entered and left since `previous` (null for a new contact). */
+export function updateSegments (segments: Record<string, SegmentRuleExpr | string | StaticSegment>, previous: Membership | null, facts: Data): MembershipUpdate
+/** Entered and left from snapshot `before` to snapshot `after` (both whole), at `at`. */
+export function segmentChanges (before: Membership[], after: Membership[], at: TimestampInput): Promise<SegmentChange[]>
+/** How many contacts each segment holds and how many each pair shares. */
+export function segmentOverlap (segments: Record<string, SegmentRuleExpr | string | StaticSegment>, memberships: Membership[]): Promise<SegmentOverlap>
 
 /** An export format (docs/export.md). */
 export type ExportFormat = 'csv' | 'json' | 'ndjson' | 'xml' | 'xlsx'

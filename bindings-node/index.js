@@ -246,6 +246,15 @@ module.exports = {
   explainSegment: (segments, name, facts) =>
     call(native.explainSegmentJson, encode(segments, 'segments', 'segments'), String(name), encode(facts, 'facts', 'facts')),
   parseSegmentRule: (text) => call(native.parseSegmentRuleJson, String(text)),
+  freezeSegment: async (segments, name, facts) =>
+    callAsync(native.freezeSegmentJson, encode(segments, 'segments', 'segments'), String(name), encode(facts, 'facts', 'facts')),
+  updateSegments: (segments, previous, facts) =>
+    call(native.updateSegmentsJson, encode(segments, 'segments', 'segments'),
+      previous == null ? 'null' : encode(previous, 'previous', 'previous'), encode(facts, 'facts', 'facts')),
+  segmentChanges: async (before, after, at) =>
+    callAsync(native.segmentChangesJson, encode(before, 'before', 'before'), encode(after, 'after', 'after'), encodeTime(at, 'at')),
+  segmentOverlap: async (segments, memberships) =>
+    callAsync(native.segmentOverlapJson, encode(segments, 'segments', 'segments'), encode(memberships, 'memberships', 'memberships')),
   exportFacts: async (facts, columns, format, out, options) =>
     exportAsync(native.exportFactsJson, out, encode(facts, 'facts', 'facts'), encodeColumns(columns), String(format),
       outPath(out), escapeFormulas(options)),

@@ -65,5 +65,34 @@ fn main() -> Result<(), patron::Error> {
     // A static segment's ids back from CSV.
     assert_eq!(read_ids(csv.as_slice(), "contact_id")?, ["anna"]);
     // END export
+
+    // START membership
+    use patron::segment::{ChangeKind, Segment};
+
+    // Freeze "buyers" now: a static segment keeps these members for good.
+    let frozen = segments.freeze("buyers", &facts)?;
+    let registry = Registry::new([
+        (
+            "buyers",
+            Segment::from_value(serde_json::json!("orders >= 1"))?,
+        ),
+        ("june buyers", Segment::Static(frozen)),
+    ])?;
+    // After ben's first order, his update says he entered "buyers" (not the
+    // frozen list), at the time of his facts.
+    let before = registry.members(&facts)?;
+    let ben = &before[1];
+    let mut ben_now = facts[1].clone();
+    ben_now.orders = 1;
+    let update = registry.update(Some(ben), &ben_now)?;
+    assert_eq!(update.membership.segments, ["buyers"]);
+    assert_eq!(
+        (update.changes[0].segment.as_str(), update.changes[0].change),
+        ("buyers", ChangeKind::Entered)
+    );
+    // Sizes and overlaps of every segment over the base.
+    let overlap = registry.overlap(&[before[0].clone(), update.membership])?;
+    assert_eq!(overlap.counts, [2, 1]);
+    // END membership
     Ok(())
 }

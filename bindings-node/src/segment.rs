@@ -1,10 +1,12 @@
-//! Segments (JSON text in and out): rules checked as a whole, members, explanations.
+//! Segments (JSON text in and out): rules checked as a whole, members,
+//! explanations, and membership over time (static segments, updates,
+//! changes, overlaps).
 
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 use patron::parse::{self, Model};
 use patron::profile::Facts;
-use patron::segment::Registry;
+use patron::segment::{self, Membership, Registry};
 
 use crate::args;
 use crate::error::IntoJsResult;
@@ -54,4 +56,65 @@ pub fn explain_segment_json(segments: String, name: String, facts: String) -> na
 pub fn parse_segment_rule_json(text: String) -> napi::Result<String> {
     let rule = patron::segment::Rule::parse(&text).js_err()?;
     Ok(parse::to_json(&rule))
+}
+
+/// Runs off the JavaScript thread: segment `name`'s members fixed now.
+#[napi]
+pub fn freeze_segment_json(segments: String, name: String, facts: String) -> AsyncTask<JsonTask> {
+    task::spawn(move || {
+        let registry = registry(&segments).js_err()?;
+        let facts: Vec<Facts> = args::list(&facts, "facts").js_err()?;
+        let frozen = registry
+            .freeze(&name, &facts)
+            .map_err(|e| e.within("name"))
+            .js_err()?;
+        Ok(parse::to_json(&frozen))
+    })
+}
+
+/// One contact's segments from its new facts, and what it entered and left
+/// since `previous` (`null` for a new contact).
+#[napi]
+pub fn update_segments_json(
+    segments: String,
+    previous: String,
+    facts: String,
+) -> napi::Result<String> {
+    let registry = registry(&segments).js_err()?;
+    let previous: Option<Membership> = if previous.trim() == "null" {
+        None
+    } else {
+        Some(args::model(&previous, "previous").js_err()?)
+    };
+    let facts = Facts::from_json(&facts)
+        .map_err(|e| e.within("facts"))
+        .js_err()?;
+    let update = registry.update(previous.as_ref(), &facts).js_err()?;
+    Ok(parse::to_json(&update))
+}
+
+/// Runs off the JavaScript thread: entered and left from snapshot `before`
+/// to snapshot `after`, at `at`.
+#[napi]
+pub fn segment_changes_json(before: String, after: String, at: String) -> AsyncTask<JsonTask> {
+    task::spawn(move || {
+        let before: Vec<Membership> = args::list(&before, "before").js_err()?;
+        let after: Vec<Membership> = args::list(&after, "after").js_err()?;
+        let at = args::value(&at, "at").js_err()?;
+        Ok(parse::to_json(&segment::changes(&before, &after, at)))
+    })
+}
+
+/// Runs off the JavaScript thread: the size of every segment and pair.
+#[napi]
+pub fn segment_overlap_json(segments: String, memberships: String) -> AsyncTask<JsonTask> {
+    task::spawn(move || {
+        let registry = registry(&segments).js_err()?;
+        let memberships: Vec<Membership> = args::list(&memberships, "memberships").js_err()?;
+        let out = registry
+            .overlap(&memberships)
+            .map_err(|e| e.within("memberships"))
+            .js_err()?;
+        Ok(parse::to_json(&out))
+    })
 }

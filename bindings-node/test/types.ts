@@ -48,3 +48,16 @@ async function exports (facts: patron.Facts[]): Promise<void> {
   void ids
 }
 void exports
+
+async function membership (facts: patron.Facts[]): Promise<void> {
+  const segments = { buyers: 'orders >= 1', june: { members: ['c1'] } }
+  const frozen: patron.StaticSegment = await patron.freezeSegment(segments, 'buyers', facts)
+  const update: patron.MembershipUpdate = patron.updateSegments({ ...segments, frozen }, null, facts[0])
+  const entered: 'entered' | 'left' | undefined = update.changes[0]?.change
+  const moves: patron.SegmentChange[] = await patron.segmentChanges([], [update.membership], new Date())
+  const overlap: patron.SegmentOverlap = await patron.segmentOverlap(segments, [update.membership])
+  void entered
+  void moves
+  void overlap.both
+}
+void membership

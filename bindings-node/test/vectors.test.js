@@ -65,6 +65,10 @@ const objectOps = {
   segment_members: (v) => patron.segmentMembers(v.segments, v.facts),
   explain_segment: (v) => patron.explainSegment(v.segments, v.name, v.facts),
   parse_segment_rule: (v) => patron.parseSegmentRule(v.text),
+  freeze_segment: (v) => patron.freezeSegment(v.segments, v.name, v.facts),
+  update_segments: (v) => patron.updateSegments(v.segments, v.previous, v.facts),
+  segment_changes: (v) => patron.segmentChanges(v.before, v.after, v.at),
+  segment_overlap: (v) => patron.segmentOverlap(v.segments, v.memberships),
   export: async (v) => {
     const options = { escapeFormulas: v.escape_formulas !== false }
     const out = 'segments' in v
@@ -98,7 +102,8 @@ const textOps = {
 for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit',
   'gamma_gamma_predict', 'predict_average_interval', 'predict_clv', 'build_profiles', 'apply_event', 'profile_facts',
   'customer_summaries', 'profile_transactions', 'summarize_purchases', 'rfm_from_purchases',
-  'check_segments', 'segment_members', 'explain_segment', 'parse_segment_rule', 'export', 'read_segment_ids']) {
+  'check_segments', 'segment_members', 'explain_segment', 'parse_segment_rule', 'export', 'read_segment_ids',
+  'freeze_segment', 'update_segments', 'segment_changes', 'segment_overlap']) {
   textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 

@@ -62,6 +62,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(segment::segment_members, m)?)?;
     m.add_function(wrap_pyfunction!(segment::explain_segment, m)?)?;
     m.add_function(wrap_pyfunction!(segment::parse_segment_rule, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::freeze_segment, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::update_segments, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::segment_changes, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::segment_overlap, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_facts, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_segment, m)?)?;
     m.add_function(wrap_pyfunction!(export::read_segment_ids, m)?)?;

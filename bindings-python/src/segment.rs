@@ -1,7 +1,8 @@
-//! Segments from Python: rules checked as a whole, members, explanations.
+//! Segments from Python: rules checked as a whole, members, explanations,
+//! and membership over time (static segments, updates, changes, overlaps).
 
 use patron::profile::Facts;
-use patron::segment::Registry;
+use patron::segment::{self, Membership, Registry};
 use pyo3::prelude::*;
 
 use crate::args;
@@ -65,4 +66,77 @@ pub fn explain_segment<'py>(
 pub fn parse_segment_rule<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
     let rule = patron::segment::Rule::parse(text).py_err(py)?;
     to_py(py, &rule)
+}
+
+/// Fixes segment `name`'s members now, over the whole base: the static
+/// segment to keep (`{"members": [...], "frozen_at": ...}`).
+#[pyfunction]
+pub fn freeze_segment<'py>(
+    py: Python<'py>,
+    segments: &Bound<'py, PyAny>,
+    name: &str,
+    facts: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let registry = registry(segments).py_err(py)?;
+    let (facts, _): (Vec<Facts>, _) = args::bulk(py, facts, "facts").py_err(py)?;
+    let frozen = py
+        .detach(|| registry.freeze(name, &facts))
+        .map_err(|e| e.within("name"))
+        .py_err(py)?;
+    to_py(py, &frozen)
+}
+
+/// One contact's segments from its new facts, and the segments it entered
+/// and left since `previous` (the membership kept from the last update;
+/// `None` for a new contact).
+#[pyfunction]
+pub fn update_segments<'py>(
+    py: Python<'py>,
+    segments: &Bound<'py, PyAny>,
+    previous: Option<&Bound<'py, PyAny>>,
+    facts: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let registry = registry(segments).py_err(py)?;
+    let previous: Option<Membership> = previous
+        .filter(|p| !p.is_none())
+        .map(|p| args::model(p, "previous"))
+        .transpose()
+        .py_err(py)?;
+    let facts: Facts = args::model(facts, "facts").py_err(py)?;
+    let update = registry.update(previous.as_ref(), &facts).py_err(py)?;
+    to_py(py, &update)
+}
+
+/// The segments each contact entered and left from snapshot `before` to
+/// snapshot `after` (both whole: a contact missing from one is in no
+/// segment there), all at time `at`.
+#[pyfunction]
+pub fn segment_changes<'py>(
+    py: Python<'py>,
+    before: &Bound<'py, PyAny>,
+    after: &Bound<'py, PyAny>,
+    at: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let before: Vec<Membership> = args::list(before, "before").py_err(py)?;
+    let after: Vec<Membership> = args::list(after, "after").py_err(py)?;
+    let at = args::value(at, "at").py_err(py)?;
+    let out = py.detach(|| segment::changes(&before, &after, at));
+    to_py(py, &out)
+}
+
+/// How many contacts each segment holds and how many each pair shares,
+/// from the memberships of a whole base (`segment_members`).
+#[pyfunction]
+pub fn segment_overlap<'py>(
+    py: Python<'py>,
+    segments: &Bound<'py, PyAny>,
+    memberships: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let registry = registry(segments).py_err(py)?;
+    let memberships: Vec<Membership> = args::list(memberships, "memberships").py_err(py)?;
+    let out = py
+        .detach(|| registry.overlap(&memberships))
+        .map_err(|e| e.within("memberships"))
+        .py_err(py)?;
+    to_py(py, &out)
 }

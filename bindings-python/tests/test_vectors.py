@@ -70,6 +70,10 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "parse_segment_rule": lambda v: patron.parse_segment_rule(v["text"]),
     "export": _export,
     "read_segment_ids": lambda v: patron.read_segment_ids(v["source"].encode(), v["column"]),
+    "freeze_segment": lambda v: patron.freeze_segment(v["segments"], v["name"], v["facts"]),
+    "update_segments": lambda v: patron.update_segments(v["segments"], v["previous"], v["facts"]),
+    "segment_changes": lambda v: patron.segment_changes(v["before"], v["after"], v["at"]),
+    "segment_overlap": lambda v: patron.segment_overlap(v["segments"], v["memberships"]),
 }
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
@@ -111,6 +115,10 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "parse_segment_rule",
             "export",
             "read_segment_ids",
+            "freeze_segment",
+            "update_segments",
+            "segment_changes",
+            "segment_overlap",
         )
     },
 }

@@ -159,6 +159,9 @@ derived_model! {
     Profile => Profile::normalize;
     Purchase => |_| Ok(());
     Facts => |_| Ok(());
+    crate::segment::StaticSegment => |_| Ok(());
+    crate::segment::Membership => |_| Ok(());
+    crate::segment::Change => |_| Ok(());
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {

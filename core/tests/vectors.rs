@@ -8,7 +8,9 @@ use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
 use patron::profile::{self, Facts, Profile};
 use patron::purchase::{self, Purchase};
 use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
-use patron::segment::{Export, Format, Registry, Rule, columns_from_value, read_ids};
+use patron::segment::{
+    Export, Format, Membership, Registry, Rule, changes, columns_from_value, read_ids,
+};
 use patron::{Catalog, ConsentChange, Contact, Error, Event, Product};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -344,12 +346,47 @@ fn segment_op(op: &str, input: Input) -> Result<Value, Error> {
                 parse::list_from_json(&v["facts"].to_string()).map_err(|e| e.within("facts"))?;
             ok(registry.members(&facts).map_err(|e| e.within("facts")))
         }
+        "freeze_segment" => {
+            let facts: Vec<Facts> =
+                parse::list_from_json(&v["facts"].to_string()).map_err(|e| e.within("facts"))?;
+            let name = v["name"].as_str().unwrap_or_default();
+            ok(registry.freeze(name, &facts).map_err(|e| e.within("name")))
+        }
+        "update_segments" => {
+            let previous: Option<Membership> = match &v["previous"] {
+                Value::Null => None,
+                p => Some(Membership::from_value(p.clone()).map_err(|e| e.within("previous"))?),
+            };
+            let facts = Facts::from_value(v["facts"].clone()).map_err(|e| e.within("facts"))?;
+            ok(registry.update(previous.as_ref(), &facts))
+        }
+        "segment_overlap" => {
+            let memberships: Vec<Membership> = parse::list_from_json(&v["memberships"].to_string())
+                .map_err(|e| e.within("memberships"))?;
+            ok(registry
+                .overlap(&memberships)
+                .map_err(|e| e.within("memberships")))
+        }
         _ => {
             let facts = Facts::from_value(v["facts"].clone()).map_err(|e| e.within("facts"))?;
             let name = v["name"].as_str().unwrap_or_default();
             ok(registry.explain(name, &facts).map_err(|e| e.within("name")))
         }
     }
+}
+
+/// `segment_changes` takes `{"before", "after", "at"}`: two snapshots of memberships.
+fn changes_op(input: Input) -> Result<Value, Error> {
+    let v = match input {
+        Input::Object(v) => v,
+        Input::Text(t) => serde_json::from_str(&t).unwrap(),
+    };
+    let before: Vec<Membership> =
+        parse::list_from_json(&v["before"].to_string()).map_err(|e| e.within("before"))?;
+    let after: Vec<Membership> =
+        parse::list_from_json(&v["after"].to_string()).map_err(|e| e.within("after"))?;
+    let at = Timestamp::parse(v["at"].as_str().unwrap_or_default()).map_err(|e| e.within("at"))?;
+    ok(Ok(changes(&before, &after, at)))
 }
 
 /// `export` takes `{"facts", "columns", "format", "escape_formulas"}`, and
@@ -386,7 +423,9 @@ fn export_op(op: &str, input: Input) -> Result<Value, Error> {
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
         "export" | "read_segment_ids" => export_op(op, input),
-        "check_segments" | "segment_members" | "explain_segment" => segment_op(op, input),
+        "check_segments" | "segment_members" | "explain_segment" | "freeze_segment"
+        | "update_segments" | "segment_overlap" => segment_op(op, input),
+        "segment_changes" => changes_op(input),
         "parse_segment_rule" => {
             let v = match input {
                 Input::Object(v) => v,

@@ -44,6 +44,23 @@ async function main () {
   // A static segment's ids back from CSV: a path or a Buffer.
   assert.deepEqual(await patron.readSegmentIds(csv, 'contact_id'), ['anna'])
   // END export
+
+  // START membership
+  // Freeze "buyers" now: a static segment keeps these members for good.
+  const frozen = await patron.freezeSegment(segments, 'buyers', facts)
+  const registry = { buyers: 'orders >= 1', 'june buyers': frozen }
+  const before = await patron.segmentMembers(registry, facts)
+
+  // After ben's first order, his update says he entered "buyers" (not the
+  // frozen list), at the time of his facts. Keep `membership` for next time.
+  const update = patron.updateSegments(registry, before[1], { ...facts[1], orders: 1 })
+  assert.deepEqual(update.membership.segments, ['buyers'])
+  assert.deepEqual(update.changes.map((c) => [c.segment, c.change]), [['buyers', 'entered']])
+
+  // Sizes and overlaps of every segment over the base.
+  const overlap = await patron.segmentOverlap(registry, [before[0], update.membership])
+  assert.deepEqual(overlap.counts, [2, 1])
+  // END membership
 }
 
 main().catch((err) => { console.error(err); process.exit(1) })

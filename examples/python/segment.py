@@ -51,3 +51,21 @@ with tempfile.TemporaryDirectory() as tmp:
 # A static segment's ids back from CSV: a path, bytes or a binary file object.
 assert patron.read_segment_ids(out.getvalue(), "contact_id") == ["anna"]
 # END export
+
+# START membership
+# Freeze "buyers" now: a static segment keeps these members for good.
+frozen = patron.freeze_segment(segments, "buyers", facts)
+registry: dict[str, Any] = {"buyers": "orders >= 1", "june buyers": frozen}
+before = patron.segment_members(registry, facts)
+
+# After ben's first order, his update says he entered "buyers" (not the
+# frozen list), at the time of his facts. Keep `membership` for next time.
+ben_now = {**facts[1], "orders": 1}
+update = patron.update_segments(registry, before[1], ben_now)
+assert update["membership"]["segments"] == ["buyers"]
+assert [(c["segment"], c["change"]) for c in update["changes"]] == [("buyers", "entered")]
+
+# Sizes and overlaps of every segment over the base.
+overlap = patron.segment_overlap(registry, [before[0], update["membership"]])
+assert overlap["counts"] == [2, 1]
+# END membership

@@ -11,6 +11,10 @@ from patron.types import (
     ExportFormat,
     Explanation,
     Membership,
+    MembershipUpdate,
+    SegmentChange,
+    SegmentOverlap,
+    StaticSegment,
     ArrowTable,
     Columns,
     AppliedEvent,
@@ -81,6 +85,10 @@ __all__ = [
     "segment_members",
     "explain_segment",
     "parse_segment_rule",
+    "freeze_segment",
+    "update_segments",
+    "segment_changes",
+    "segment_overlap",
     "export_facts",
     "export_segment",
     "read_segment_ids",
@@ -193,6 +201,12 @@ def segment_members(segments: Mapping[str, _Data | str], facts: Sequence[_Data])
 def segment_members(segments: Mapping[str, _Data | str], facts: Columns) -> ArrowTable: ...
 def explain_segment(segments: Mapping[str, _Data | str], name: str, facts: _Data) -> Explanation: ...
 def parse_segment_rule(text: str) -> dict[str, Any]: ...
+def freeze_segment(segments: Mapping[str, _Data | str], name: str, facts: Sequence[_Data] | Columns) -> StaticSegment: ...
+def update_segments(segments: Mapping[str, _Data | str], previous: Membership | _Data | None, facts: _Data) -> MembershipUpdate: ...
+def segment_changes(
+    before: Sequence[Membership | _Data], after: Sequence[Membership | _Data], at: str | datetime
+) -> list[SegmentChange]: ...
+def segment_overlap(segments: Mapping[str, _Data | str], memberships: Sequence[Membership | _Data]) -> SegmentOverlap: ...
 def export_facts(
     facts: Sequence[_Data] | Columns,
     columns: Sequence[str],

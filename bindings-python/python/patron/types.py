@@ -626,12 +626,43 @@ class Membership(TypedDict):
 class Explanation(TypedDict):
     """Why a contact is in a segment or not, part by part."""
 
-    kind: Literal["all", "any", "not", "segment", "bucket", "field"]
+    kind: Literal["all", "any", "not", "segment", "bucket", "field", "static"]
     name: NotRequired[str]
     op: NotRequired[str]
     value: NotRequired[Any]
     result: bool
     parts: NotRequired[list["Explanation"]]
+
+
+class StaticSegment(TypedDict):
+    """A segment whose members were fixed when it was made (``freeze_segment``, or a list of ids)."""
+
+    members: list[str]
+    frozen_at: NotRequired[datetime]
+
+
+class SegmentChange(TypedDict):
+    """A contact entering or leaving a segment, at the time of the facts that showed it."""
+
+    contact_id: str
+    segment: str
+    change: Literal["entered", "left"]
+    at: datetime
+
+
+class MembershipUpdate(TypedDict):
+    """One contact's segments now (keep them for the next update), and what changed."""
+
+    membership: Membership
+    changes: list[SegmentChange]
+
+
+class SegmentOverlap(TypedDict):
+    """Contacts in each segment, and in each pair (``both[i][j]``), segments in name order."""
+
+    segments: list[str]
+    counts: list[int]
+    both: list[list[int]]
 
 
 ExportFormat = Literal["csv", "json", "ndjson", "xml", "xlsx"]

@@ -286,7 +286,7 @@ impl Export {
         rows: impl IntoIterator<Item = &'a Facts>,
         writer: W,
     ) -> Result<W> {
-        if !registry.rules.contains_key(name) {
+        if registry.get(name).is_err() {
             let hint = nearest(name, registry.names())
                 .map(|n| format!("; did you mean `{n}`?"))
                 .unwrap_or_default();
@@ -1147,8 +1147,14 @@ mod tests {
             .read_to_string(&mut sheet)
             .unwrap();
         assert_eq!(sheet.matches("<row ").count(), 4, "{sheet}");
-        // Text inline (never a formula), numbers as numbers, times as serial dates.
-        assert!(sheet.contains("<is><t>anna</t></is>"), "{sheet}");
+        // Text as text (never a formula), numbers as numbers, times as serial dates.
+        let mut strings = String::new();
+        zip.by_name("xl/sharedStrings.xml")
+            .unwrap()
+            .read_to_string(&mut strings)
+            .unwrap();
+        assert!(strings.contains("<t>anna</t>"), "{strings}");
+        assert!(sheet.contains("t=\"s\""), "{sheet}");
         assert!(!sheet.contains("<f>"), "{sheet}");
         assert!(sheet.contains("<v>4</v>"), "{sheet}");
         let serial = excel_serial("2024-06-20T10:00:00Z").unwrap();

@@ -64,6 +64,7 @@
 
 pub mod export;
 mod fields;
+mod membership;
 mod syntax;
 
 use std::collections::BTreeMap;
@@ -74,6 +75,7 @@ use serde_json::Value;
 
 pub use export::{Export, Format, columns_from_value, export, export_segment, read_ids};
 pub use fields::Kind;
+pub use membership::{Change, ChangeKind, Overlap, StaticSegment, Update, changes};
 
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
@@ -450,6 +452,14 @@ fn subject(facts: &Facts) -> Value {
     serde_json::to_value(facts).unwrap_or(Value::Null)
 }
 
+/// The contact id of a subject.
+fn contact_of(subject: &Value) -> &str {
+    subject
+        .get("contact_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
 fn lookup<'a>(facts: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.')
         .try_fold(facts, |v, key| v.get(key))
@@ -582,13 +592,7 @@ fn eval(expr: &Expr, facts: &Value, segment: &mut dyn FnMut(&str) -> Result<bool
         }
         Expr::Not(inner) => !eval(inner, facts, segment)?,
         Expr::Segment(name) => segment(name)?,
-        Expr::Bucket { percent, salt } => {
-            let id = facts
-                .get("contact_id")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            in_bucket(id, salt, *percent)
-        }
+        Expr::Bucket { percent, salt } => in_bucket(contact_of(facts), salt, *percent),
         Expr::Compare(c) => holds(c, facts),
     })
 }
@@ -648,18 +652,11 @@ fn explain(expr: &Expr, facts: &Value, registry: &Registry) -> Result<Explanatio
             node("not", None, !part.result, vec![part])
         }
         Expr::Segment(name) => {
-            let rule = registry
-                .rules
-                .get(name)
-                .ok_or_else(|| invalid(name, format!("unknown segment `{name}`")))?;
-            let part = explain(&rule.expr, facts, registry)?;
+            let part = registry.explain_named(name, facts)?;
             node("segment", Some(name.clone()), part.result, vec![part])
         }
         Expr::Bucket { percent, salt } => {
-            let id = facts
-                .get("contact_id")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let id = contact_of(facts);
             node("bucket", None, in_bucket(id, salt, *percent), Vec::new())
         }
         Expr::Compare(c) => Explanation {
@@ -674,7 +671,8 @@ fn explain(expr: &Expr, facts: &Value, registry: &Registry) -> Result<Explanatio
 }
 
 /// The segments one contact is in.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Membership {
     /// The contact.
     pub contact_id: String,
@@ -682,19 +680,71 @@ pub struct Membership {
     pub segments: Vec<String>,
 }
 
+/// A segment: a rule, whose members are whoever matches it now (dynamic),
+/// or members fixed when the segment was made (static).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Segment {
+    /// Members enter and leave as their facts change.
+    Dynamic(Rule),
+    /// Members never change, whatever the facts; new contacts never enter.
+    Static(StaticSegment),
+}
+
+impl From<Rule> for Segment {
+    fn from(rule: Rule) -> Segment {
+        Segment::Dynamic(rule)
+    }
+}
+
+impl From<StaticSegment> for Segment {
+    fn from(list: StaticSegment) -> Segment {
+        Segment::Static(list)
+    }
+}
+
+impl Segment {
+    /// Reads a segment from JSON: an object with `members` is static (see
+    /// [`StaticSegment`]); anything else is a rule.
+    pub fn from_value(value: Value) -> Result<Segment> {
+        if value.get("members").is_some() {
+            return crate::parse::from_value(value).map(Segment::Static);
+        }
+        Rule::from_value(value).map(Segment::Dynamic)
+    }
+
+    fn references(&self) -> Vec<&str> {
+        match self {
+            Segment::Dynamic(rule) => rule.references(),
+            Segment::Static(_) => Vec::new(),
+        }
+    }
+}
+
+impl Serialize for Segment {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Segment::Dynamic(rule) => rule.serialize(s),
+            Segment::Static(list) => list.serialize(s),
+        }
+    }
+}
+
 /// Named segments whose references are checked: every name exists and no
 /// segment depends on itself.
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
-    rules: BTreeMap<String, Rule>,
+    segments: BTreeMap<String, Segment>,
 }
 
 impl Registry {
     /// Checks the segments as a whole; a cycle is reported with its path
     /// (`a -> b -> a`), a reference with the nearest existing name.
-    pub fn new<N: Into<String>>(segments: impl IntoIterator<Item = (N, Rule)>) -> Result<Registry> {
+    pub fn new<N: Into<String>, S: Into<Segment>>(
+        segments: impl IntoIterator<Item = (N, S)>,
+    ) -> Result<Registry> {
         let mut rules = BTreeMap::new();
         for (name, rule) in segments {
+            let rule: Segment = rule.into();
             let name = name.into();
             if name.trim().is_empty() {
                 return Err(invalid("", "a segment needs a name"));
@@ -703,14 +753,16 @@ impl Registry {
                 return Err(invalid(&name, format!("segment `{name}` is defined twice")));
             }
         }
-        let registry = Registry { rules };
-        for (name, rule) in &registry.rules {
+        let registry = Registry { segments: rules };
+        for (name, rule) in &registry.segments {
             for target in rule.references() {
-                if !registry.rules.contains_key(target) {
-                    let hint =
-                        crate::suggest::nearest(target, registry.rules.keys().map(String::as_str))
-                            .map(|n| format!("; did you mean `{n}`?"))
-                            .unwrap_or_default();
+                if !registry.segments.contains_key(target) {
+                    let hint = crate::suggest::nearest(
+                        target,
+                        registry.segments.keys().map(String::as_str),
+                    )
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
                     return Err(invalid(
                         name,
                         format!("refers to unknown segment `{target}`{hint}"),
@@ -718,7 +770,7 @@ impl Registry {
                 }
             }
         }
-        for name in registry.rules.keys() {
+        for name in registry.segments.keys() {
             registry.check_cycle(name, &mut Vec::new())?;
         }
         Ok(registry)
@@ -737,7 +789,7 @@ impl Registry {
         };
         let mut rules = Vec::with_capacity(map.len());
         for (name, rule) in map {
-            let rule = Rule::from_value(rule).map_err(|e| e.within(&name))?;
+            let rule = Segment::from_value(rule).map_err(|e| e.within(&name))?;
             rules.push((name, rule));
         }
         Registry::new(rules)
@@ -774,7 +826,7 @@ impl Registry {
             ));
         }
         stack.push(name);
-        for target in self.rules[name].references() {
+        for target in self.segments[name].references() {
             self.check_cycle(target, stack)?;
         }
         stack.pop();
@@ -783,7 +835,7 @@ impl Registry {
 
     /// The segment names, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.rules.keys().map(String::as_str)
+        self.segments.keys().map(String::as_str)
     }
 
     /// Whether the contact these facts describe is in segment `name`.
@@ -798,7 +850,7 @@ impl Registry {
         let subject = subject(facts);
         let mut memo = BTreeMap::new();
         let mut out = Vec::new();
-        for name in self.rules.keys() {
+        for name in self.segments.keys() {
             if self.eval_named(name, &subject, &mut memo)? {
                 out.push(name.as_str());
             }
@@ -808,11 +860,31 @@ impl Registry {
 
     /// Why the contact is in segment `name` or not, part by part.
     pub fn explain(&self, name: &str, facts: &Facts) -> Result<Explanation> {
-        let rule = self
-            .rules
-            .get(name)
-            .ok_or_else(|| invalid(name, format!("unknown segment `{name}`")))?;
-        explain(&rule.expr, &subject(facts), self)
+        self.explain_named(name, &subject(facts))
+    }
+
+    /// The segment named `name`, or an error that suggests the nearest name.
+    pub fn get(&self, name: &str) -> Result<&Segment> {
+        self.segments.get(name).ok_or_else(|| {
+            let hint = crate::suggest::nearest(name, self.names())
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            invalid(name, format!("unknown segment `{name}`{hint}"))
+        })
+    }
+
+    fn explain_named(&self, name: &str, subject: &Value) -> Result<Explanation> {
+        Ok(match self.get(name)? {
+            Segment::Dynamic(rule) => explain(&rule.expr, subject, self)?,
+            Segment::Static(list) => Explanation {
+                kind: "static",
+                name: Some(name.to_string()),
+                op: None,
+                value: None,
+                result: list.contains(contact_of(subject)),
+                parts: Vec::new(),
+            },
+        })
     }
 
     fn eval_named(
@@ -824,13 +896,12 @@ impl Registry {
         if let Some(known) = memo.get(name) {
             return Ok(*known);
         }
-        let rule = self
-            .rules
-            .get(name)
-            .ok_or_else(|| invalid(name, format!("unknown segment `{name}`")))?;
-        let result = rule.eval(subject, &mut |target| {
-            self.eval_named(target, subject, memo)
-        })?;
+        let result = match self.get(name)? {
+            Segment::Dynamic(rule) => rule.eval(subject, &mut |target| {
+                self.eval_named(target, subject, memo)
+            })?,
+            Segment::Static(list) => list.contains(contact_of(subject)),
+        };
         memo.insert(name.to_string(), result);
         Ok(result)
     }
