@@ -24,7 +24,7 @@ fn print_profiles(
     catalog: &Catalog,
     events: &[Event],
     as_of: patron::model::Timestamp,
-) -> Result<Vec<patron::profile::Facts>, patron::Error> {
+) -> Result<(Vec<patron::profile::Profile>, Vec<patron::profile::Facts>), patron::Error> {
     use patron::profile::{self, Profile};
 
     let mut profiles = profile::build(events)?;
@@ -80,13 +80,17 @@ fn print_profiles(
         .map(|(c, n)| format!("{c} {n}"))
         .collect();
     println!("  orders by category (with parents): {}", top.join(", "));
-    Ok(facts)
+    Ok((profiles, facts))
 }
 
 /// Segments over the sample shop: the seed's two examples as written (this
 /// small shop has no customer who matches them) and a few that do match.
-fn print_segments(facts: &[patron::profile::Facts]) -> Result<(), patron::Error> {
-    use patron::segment::Registry;
+fn print_segments(
+    profiles: &[patron::profile::Profile],
+    catalog: &Catalog,
+    facts: &[patron::profile::Facts],
+) -> Result<(), patron::Error> {
+    use patron::segment::{self, ChangeKind, Registry};
 
     let segments = Registry::from_json(
         r#"{
@@ -99,6 +103,7 @@ fn print_segments(facts: &[patron::profile::Facts]) -> Result<(), patron::Error>
             {"field": "last_order_at", "op": "more_than_days_ago", "value": 180},
             {"field": "average_order_value", "op": ">=", "value": 8000}]},
           "buyers": {"field": "orders", "op": ">", "value": 0},
+          "ordered in the last 60 days": "last_order_at within 60 days",
           "subscribed, never bought": {"not": {"segment": "buyers"}},
           "shoe buyers": {"field": "bought_categories.shoes.orders", "op": ">=", "value": 1},
           "open cart over an hour": {"field": "cart.age_seconds", "op": ">", "value": 3600},
@@ -117,6 +122,35 @@ fn print_segments(facts: &[patron::profile::Facts]) -> Result<(), patron::Error>
             .filter(|m| m.segments.iter().any(|s| s == name))
             .count();
         println!("  {name:<52} {n:>4}");
+    }
+    let overlap = segments.overlap(&members)?;
+    let at = |name: &str| overlap.segments.iter().position(|s| s == name);
+    if let (Some(b), Some(e)) = (at("buyers"), at("email openers")) {
+        println!("  buyers who also open emails: {}", overlap.both[b][e]);
+    }
+
+    // With no new events, time alone moves contacts: facts 90 days later,
+    // compared with today's memberships.
+    let Some(now) = facts.first().map(|f| f.as_of) else {
+        return Ok(());
+    };
+    let later_at = patron::model::Timestamp::from(now.get() + chrono::Duration::days(90));
+    let later = patron::profile::facts_all(profiles, later_at, Some(&catalog.index()))?;
+    let moves = segment::changes(&members, &segments.members(&later)?, later_at);
+    println!("\nIn 90 days with no new events ({} moves):", moves.len());
+    let mut by_segment: BTreeMap<(&str, ChangeKind), usize> = BTreeMap::new();
+    for m in &moves {
+        *by_segment
+            .entry((m.segment.as_str(), m.change))
+            .or_default() += 1;
+    }
+    for ((name, change), n) in by_segment {
+        let change = if change == ChangeKind::Entered {
+            "enter"
+        } else {
+            "leave"
+        };
+        println!("  {n:>4} {change} {name}");
     }
     Ok(())
 }
@@ -255,9 +289,9 @@ fn main() -> Result<(), patron::Error> {
         .last()
         .map(|e| e.at)
         .unwrap_or(patron::model::Timestamp::parse("2025-01-01T00:00:00Z")?);
-    let facts = print_profiles(&contacts, &catalog, &events, as_of)?;
+    let (profiles, facts) = print_profiles(&contacts, &catalog, &events, as_of)?;
     print_rfm(&facts, as_of)?;
-    print_segments(&facts)?;
+    print_segments(&profiles, &catalog, &facts)?;
 
     println!("\nBad input gets a typed error that names the field:");
     let bad = r#"{"type": "order_placed", "id": "e-x", "contact_id": "c1", "at": "2024-05-01T10:00:00+02:00",
