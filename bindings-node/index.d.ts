@@ -402,6 +402,10 @@ export interface Facts {
   coupons?: Record<string, Tally>
   surveys?: Record<string, Tally>
   custom_events?: Record<string, Tally>
+  /** The contact's record, when profileFacts was given contacts. */
+  contact?: Contact
+  /** RFM scored across the facts, when profileFacts was given an RFM config; none without orders. */
+  rfm?: RfmScore
 }
 
 /** The profile of every contact in an event log, in contact id order; visitors' and catalog events are skipped. */
@@ -409,7 +413,8 @@ export function buildProfiles (events: Data[]): Promise<Profile[]>
 /** Folds one event into a profile (`null` starts the event's contact's profile); `applied` is false for an event id seen before. */
 export function applyEvent (profile: Data | null, event: Data): { profile: Profile, applied: boolean }
 /** The facts of every profile at `asOf`; with a catalog, categories include ancestors and brands are known. */
-export function profileFacts (profiles: Data[], asOf: TimestampInput, catalog?: Data | null): Promise<Facts[]>
+export function profileFacts (profiles: Data[], asOf: TimestampInput, catalog?: Data | null, contacts?: Data[] | null,
+  rfm?: RfmConfig | null): Promise<Facts[]>
 /** What RFM and the lifecycle grid read, for every profile at `asOf`. */
 export function customerSummaries (profiles: Data[], asOf: TimestampInput): Promise<CustomerSummary[]>
 /** The purchases of every profile as transactions for predictHistories. */

@@ -234,9 +234,11 @@ module.exports = {
   buildProfiles: async (events) => callAsync(native.buildProfilesJson, encode(events, 'events', 'events')),
   applyEvent: (profile, event) =>
     call(native.applyEventJson, profile == null ? 'null' : encode(profile, 'profile', 'profile'), encode(event, 'event', 'event')),
-  profileFacts: async (profiles, asOf, catalog) =>
+  profileFacts: async (profiles, asOf, catalog, contacts, rfm) =>
     callAsync(native.profileFactsJson, encode(profiles, 'profiles', 'profiles'), encodeTime(asOf, 'as_of'),
-      catalog == null ? 'null' : encode(catalog, 'catalog', 'catalog')),
+      catalog == null ? 'null' : encode(catalog, 'catalog', 'catalog'),
+      contacts == null ? 'null' : encode(contacts, 'contacts', 'contacts'),
+      rfm == null ? 'null' : encode(rfm, 'rfm', 'rfm')),
   customerSummaries: async (profiles, asOf) =>
     callAsync(native.customerSummariesJson, encode(profiles, 'profiles', 'profiles'), encodeTime(asOf, 'as_of')),
   profileTransactions: async (profiles) => callAsync(native.profileTransactionsJson, encode(profiles, 'profiles', 'profiles')),

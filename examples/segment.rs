@@ -94,5 +94,35 @@ fn main() -> Result<(), patron::Error> {
     let overlap = registry.overlap(&[before[0].clone(), update.membership])?;
     assert_eq!(overlap.counts, [2, 1]);
     // END membership
+
+    // START record
+    // With the contacts' records and RFM, rules read consent, typed
+    // attributes, tags and scores; a contact without events (vera) gets facts.
+    let contacts: Vec<patron::Contact> = parse::list_from_json(
+        r#"[{"id": "anna", "attributes": {"size": "M", "points": 120},
+              "consent": {"email": {"marketing": {"status": "confirmed", "confirmed_at": "2024-05-02T10:00:00Z"}}}},
+            {"id": "vera", "consent": {"email": {"marketing": {"status": "pending", "requested_at": "2024-06-30T10:00:00Z"}}}}]"#,
+    )?;
+    let mut known = profile::with_contacts(&profile::build(&events)?, &contacts, now, None)?;
+    profile::with_rfm(&mut known, &patron::rfm::RfmConfig::default())?;
+    let rules = Registry::from_json(
+        r#"{"mailable size M": "contact.consent.email.marketing.status = \"confirmed\" and contact.attributes.size = \"M\"",
+            "awaiting double opt-in, never bought": "contact.consent.email.marketing.status = \"pending\" and orders = 0",
+            "has an RFM score": "rfm.cell is set"}"#,
+    )?;
+    let found: Vec<Vec<String>> = rules
+        .members(&known)?
+        .into_iter()
+        .map(|m| m.segments)
+        .collect();
+    assert_eq!(
+        found,
+        [
+            vec!["has an RFM score", "mailable size M"],
+            vec![],
+            vec!["awaiting double opt-in, never bought"]
+        ]
+    );
+    // END record
     Ok(())
 }

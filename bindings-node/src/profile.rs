@@ -4,7 +4,8 @@ use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 use patron::parse::{self, Model};
 use patron::profile::{self, Profile};
-use patron::{Catalog, Event};
+use patron::rfm::RfmConfig;
+use patron::{Catalog, Contact, Event};
 use serde_json::json;
 
 use crate::args;
@@ -47,7 +48,13 @@ pub fn build_profiles_json(events: String) -> AsyncTask<JsonTask> {
 /// Runs off the JavaScript thread: the facts of every profile at `as_of`
 /// (`catalog` is `"null"` for none).
 #[napi]
-pub fn profile_facts_json(profiles: String, as_of: String, catalog: String) -> AsyncTask<JsonTask> {
+pub fn profile_facts_json(
+    profiles: String,
+    as_of: String,
+    catalog: String,
+    contacts: String,
+    rfm: String,
+) -> AsyncTask<JsonTask> {
     task::spawn(move || {
         let profiles: Vec<Profile> = args::list(&profiles, "profiles").js_err()?;
         let as_of = args::value(&as_of, "as_of").js_err()?;
@@ -60,10 +67,25 @@ pub fn profile_facts_json(profiles: String, as_of: String, catalog: String) -> A
                     .js_err()?,
             )
         };
+        let contacts: Option<Vec<Contact>> = if contacts.trim() == "null" {
+            None
+        } else {
+            Some(args::list(&contacts, "contacts").js_err()?)
+        };
+        let rfm: Option<RfmConfig> = if rfm.trim() == "null" {
+            None
+        } else {
+            Some(args::model(&rfm, "rfm").js_err()?)
+        };
         let index = catalog.as_ref().map(Catalog::index);
-        let facts = profile::facts_all(&profiles, as_of, index.as_ref())
-            .map_err(|e| e.within("profiles"))
-            .js_err()?;
+        let facts = profile::facts_with(
+            &profiles,
+            as_of,
+            index.as_ref(),
+            contacts.as_deref(),
+            rfm.as_ref(),
+        )
+        .js_err()?;
         Ok(parse::to_json(&facts))
     })
 }

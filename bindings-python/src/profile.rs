@@ -1,7 +1,8 @@
 //! Profiles and their facts from Python.
 
 use patron::profile::{self, Profile};
-use patron::{Catalog, Event};
+use patron::rfm::RfmConfig;
+use patron::{Catalog, Contact, Event};
 use pyo3::prelude::*;
 use serde::Serialize;
 
@@ -53,14 +54,19 @@ pub fn apply_event<'py>(
     to_py(py, &Applied { profile, applied })
 }
 
-/// The facts of every profile at `as_of`, in input order.
+/// The facts of every profile at `as_of`, in input order; with `contacts`,
+/// each carries its contact's record and contacts without a profile get
+/// facts too; with `rfm` (a config, `{}` for the defaults), buyers carry
+/// their RFM scored across these facts.
 #[pyfunction]
-#[pyo3(signature = (profiles, as_of, catalog=None))]
+#[pyo3(signature = (profiles, as_of, catalog=None, contacts=None, rfm=None))]
 pub fn profile_facts<'py>(
     py: Python<'py>,
     profiles: &Bound<'py, PyAny>,
     as_of: &Bound<'py, PyAny>,
     catalog: Option<&Bound<'py, PyAny>>,
+    contacts: Option<&Bound<'py, PyAny>>,
+    rfm: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let profiles: Vec<Profile> = args::list(profiles, "profiles").py_err(py)?;
     let as_of = args::value(as_of, "as_of").py_err(py)?;
@@ -68,12 +74,25 @@ pub fn profile_facts<'py>(
         Some(c) => Some(args::model(c, "catalog").py_err(py)?),
         None => None,
     };
+    let contacts: Option<Vec<Contact>> = match contacts.filter(|c| !c.is_none()) {
+        Some(c) => Some(args::list(c, "contacts").py_err(py)?),
+        None => None,
+    };
+    let rfm: Option<RfmConfig> = match rfm.filter(|c| !c.is_none()) {
+        Some(c) => Some(args::model(c, "rfm").py_err(py)?),
+        None => None,
+    };
     let facts = py
         .detach(|| {
             let index = catalog.as_ref().map(Catalog::index);
-            profile::facts_all(&profiles, as_of, index.as_ref())
+            profile::facts_with(
+                &profiles,
+                as_of,
+                index.as_ref(),
+                contacts.as_deref(),
+                rfm.as_ref(),
+            )
         })
-        .map_err(|e| e.within("profiles"))
         .py_err(py)?;
     to_py(py, &facts)
 }

@@ -59,7 +59,9 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     ),
     "build_profiles": lambda v: patron.build_profiles(v["events"]),
     "apply_event": lambda v: patron.apply_event(v["profile"], v["event"]),
-    "profile_facts": lambda v: patron.profile_facts(v["profiles"], v["as_of"], v.get("catalog")),
+    "profile_facts": lambda v: patron.profile_facts(
+        v["profiles"], v["as_of"], v.get("catalog"), v.get("contacts"), v.get("rfm")
+    ),
     "customer_summaries": lambda v: patron.customer_summaries(v["profiles"], v["as_of"]),
     "profile_transactions": lambda v: patron.profile_transactions(v["profiles"]),
     "summarize_purchases": lambda v: patron.summarize_purchases(v["purchases"], v["as_of"]),

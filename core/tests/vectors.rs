@@ -297,8 +297,23 @@ fn profile_op(op: &str, input: Input) -> Result<Value, Error> {
                 None => None,
             };
             let index = catalog.as_ref().map(Catalog::index);
-            ok(profile::facts_all(&profiles()?, as_of()?, index.as_ref())
-                .map_err(|e| e.within("profiles")))
+            let contacts: Option<Vec<Contact>> = match v.get("contacts").filter(|c| !c.is_null()) {
+                Some(c) => {
+                    Some(parse::list_from_json(&c.to_string()).map_err(|e| e.within("contacts"))?)
+                }
+                None => None,
+            };
+            let rfm: Option<RfmConfig> = match v.get("rfm").filter(|c| !c.is_null()) {
+                Some(c) => Some(RfmConfig::from_value(c.clone()).map_err(|e| e.within("rfm"))?),
+                None => None,
+            };
+            ok(profile::facts_with(
+                &profiles()?,
+                as_of()?,
+                index.as_ref(),
+                contacts.as_deref(),
+                rfm.as_ref(),
+            ))
         }
         "customer_summaries" => {
             ok(profile::summaries(&profiles()?, as_of()?).map_err(|e| e.within("profiles")))

@@ -61,6 +61,24 @@ async function main () {
   const overlap = await patron.segmentOverlap(registry, [before[0], update.membership])
   assert.deepEqual(overlap.counts, [2, 1])
   // END membership
+
+  // START record
+  // With the contacts' records and RFM, rules read consent, typed attributes,
+  // tags and scores; a contact without events (vera) gets facts too.
+  const contacts = [
+    { id: 'anna', attributes: { size: 'M', points: 120 },
+      consent: { email: { marketing: { status: 'confirmed', confirmed_at: '2024-05-02T10:00:00Z' } } } },
+    { id: 'vera', consent: { email: { marketing: { status: 'pending', requested_at: '2024-06-30T10:00:00Z' } } } }
+  ]
+  const known = await patron.profileFacts(await patron.buildProfiles(events), '2024-07-01T00:00:00Z', null, contacts, {})
+  const rules = {
+    'mailable size M': 'contact.consent.email.marketing.status = "confirmed" and contact.attributes.size = "M"',
+    'awaiting double opt-in, never bought': 'contact.consent.email.marketing.status = "pending" and orders = 0',
+    'has an RFM score': 'rfm.cell is set'
+  }
+  assert.deepEqual((await patron.segmentMembers(rules, known)).map((m) => m.segments),
+    [['has an RFM score', 'mailable size M'], [], ['awaiting double opt-in, never bought']])
+  // END record
 }
 
 main().catch((err) => { console.error(err); process.exit(1) })

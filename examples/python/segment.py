@@ -69,3 +69,21 @@ assert [(c["segment"], c["change"]) for c in update["changes"]] == [("buyers", "
 overlap = patron.segment_overlap(registry, [before[0], update["membership"]])
 assert overlap["counts"] == [2, 1]
 # END membership
+
+# START record
+# With the contacts' records and RFM, rules read consent, typed attributes,
+# tags and scores; a contact without events (vera) gets facts too.
+contacts: list[dict[str, Any]] = [
+    {"id": "anna", "attributes": {"size": "M", "points": 120},
+     "consent": {"email": {"marketing": {"status": "confirmed", "confirmed_at": "2024-05-02T10:00:00Z"}}}},
+    {"id": "vera", "consent": {"email": {"marketing": {"status": "pending", "requested_at": "2024-06-30T10:00:00Z"}}}},
+]
+known = patron.profile_facts(patron.build_profiles(events), "2024-07-01T00:00:00Z", None, contacts, {})
+rules: dict[str, Any] = {
+    "mailable size M": 'contact.consent.email.marketing.status = "confirmed" and contact.attributes.size = "M"',
+    "awaiting double opt-in, never bought": 'contact.consent.email.marketing.status = "pending" and orders = 0',
+    "has an RFM score": "rfm.cell is set",
+}
+assert [m["segments"] for m in patron.segment_members(rules, known)] == [
+    ["has an RFM score", "mailable size M"], [], ["awaiting double opt-in, never bought"]]
+# END record

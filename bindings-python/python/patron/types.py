@@ -584,6 +584,8 @@ class Facts(TypedDict):
     coupons: NotRequired[dict[str, Tally]]
     surveys: NotRequired[dict[str, Tally]]
     custom_events: NotRequired[dict[str, Tally]]
+    contact: NotRequired[Contact]
+    rfm: NotRequired[RfmScore]
 
 
 class ArrowTable(Protocol):

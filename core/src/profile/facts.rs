@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{PlacedOrder, Profile, Tally};
 use crate::error::{Error, Result};
+use crate::model::Contact;
 use crate::model::{CartLine, CatalogIndex, Currency, Date, Id, Money, Timestamp};
-use crate::rfm::CustomerSummary;
+use crate::rfm::{CustomerSummary, RfmScore};
 
 /// What is known about a contact at `as_of`: the facts segments, triggers
 /// and messages read. Amounts are in `currency`; days are whole days.
@@ -108,6 +109,14 @@ pub struct Facts {
     /// Shop-defined events, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom_events: BTreeMap<String, Tally>,
+    /// The contact's own record (fields, typed attributes, consent), when
+    /// the host gave it ([`super::with_contacts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    /// RFM scored across the contacts at hand, when asked for
+    /// ([`super::with_rfm`]); none for a contact without orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rfm: Option<RfmScore>,
 }
 
 /// Purchases of one product, category or brand, in orders that count.
@@ -253,6 +262,8 @@ impl Profile {
             coupons: keyed(&self.coupons),
             surveys: keyed(&self.surveys),
             custom_events: keyed(&self.custom),
+            contact: None,
+            rfm: None,
         };
         self.fold_orders(&mut facts, catalog);
         self.fold_views(&mut facts, catalog);

@@ -44,6 +44,7 @@
 //! when the order arrives. A partial return is not a status: the shop sends a
 //! corrected order or a custom event.
 
+mod enrich;
 mod facts;
 mod seen;
 
@@ -58,6 +59,7 @@ use crate::model::{
     OrderStatus, Text, Timestamp,
 };
 
+pub use enrich::{facts_with, with_contacts, with_rfm};
 pub use facts::{Bought, CartFacts, Engagement, Facts, facts_all, summaries};
 pub use seen::SeenIds;
 

@@ -17,6 +17,9 @@ pub enum Kind {
     Time,
     /// A calendar day.
     Date,
+    /// A custom attribute: each condition reads it in the kind of its own
+    /// value (`= 3` as a number, `= "M"` as text, `within 30 days` as a time).
+    Any,
 }
 
 impl Kind {
@@ -28,6 +31,7 @@ impl Kind {
             Kind::Bool => "true or false",
             Kind::Time => "a time",
             Kind::Date => "a date",
+            Kind::Any => "a custom attribute",
         }
     }
 }
@@ -101,6 +105,36 @@ const FIELDS: &[(&str, Kind)] = &[
     ("custom_events.*.count", Kind::Number),
     ("custom_events.*.first_at", Kind::Time),
     ("custom_events.*.last_at", Kind::Time),
+    // The contact's own record, when the facts carry it (`profile::with_contacts`).
+    ("contact.email", Kind::Text),
+    ("contact.phone", Kind::Text),
+    ("contact.first_name", Kind::Text),
+    ("contact.last_name", Kind::Text),
+    ("contact.birthday", Kind::Date),
+    ("contact.gender", Kind::Text),
+    ("contact.city", Kind::Text),
+    ("contact.region", Kind::Text),
+    ("contact.country", Kind::Text),
+    ("contact.time_zone", Kind::Text),
+    ("contact.locale", Kind::Text),
+    ("contact.created_at", Kind::Time),
+    ("contact.source.utm_source", Kind::Text),
+    ("contact.source.utm_medium", Kind::Text),
+    ("contact.source.utm_campaign", Kind::Text),
+    ("contact.tags", Kind::Text),
+    ("contact.attributes.*", Kind::Any),
+    ("contact.consent.*.*.status", Kind::Text),
+    ("contact.consent.*.*.requested_at", Kind::Time),
+    ("contact.consent.*.*.confirmed_at", Kind::Time),
+    // RFM scored across the contacts at hand (`profile::with_rfm`).
+    ("rfm.recency_days", Kind::Number),
+    ("rfm.frequency", Kind::Number),
+    ("rfm.monetary", Kind::Number),
+    ("rfm.r", Kind::Number),
+    ("rfm.f", Kind::Number),
+    ("rfm.m", Kind::Number),
+    ("rfm.cell", Kind::Text),
+    ("rfm.segment", Kind::Text),
 ];
 
 /// The kind of the field at `path` (dotted), or an error message naming the

@@ -341,6 +341,10 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
     let Some(Value::String(op_name)) = map.get("op") else {
         return Err(invalid(&join(path, "op"), "expected an operator"));
     };
+    let kind = match kind {
+        Kind::Any => kind_of_operand(op_name, map.get("value")),
+        known => known,
+    };
     let Some(op) = OPS.iter().find(|(n, _)| n == op_name).map(|(_, o)| *o) else {
         let hint = crate::suggest::nearest(op_name, OPS.iter().map(|(n, _)| *n))
             .map(|n| format!("; did you mean `{n}`?"))
@@ -444,7 +448,28 @@ fn scalar_of(v: &Value, kind: Kind, field: &str, at: &str) -> Result<Scalar> {
             NaiveDate::parse_from_str(v.as_str().ok_or_else(mismatch)?, "%Y-%m-%d")
                 .map_err(|_| invalid(at, "expected a date as YYYY-MM-DD"))?,
         ),
+        // Resolved to a concrete kind before any value is read.
+        Kind::Any => return Err(mismatch()),
     })
+}
+
+/// The kind a condition on a custom attribute reads it in: from the
+/// operator (`within_last_days` reads a time) or the value it compares with.
+fn kind_of_operand(op: &str, value: Option<&Value>) -> Kind {
+    if matches!(op, "within_last_days" | "more_than_days_ago") {
+        return Kind::Time;
+    }
+    let first = match value {
+        Some(Value::Array(items)) => items.first(),
+        other => other,
+    };
+    match first {
+        Some(Value::Number(_)) => Kind::Number,
+        Some(Value::Bool(_)) => Kind::Bool,
+        Some(Value::String(s)) if Timestamp::parse(s).is_ok() => Kind::Time,
+        Some(Value::String(s)) if NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() => Kind::Date,
+        _ => Kind::Text,
+    }
 }
 
 /// The facts as the JSON object rules read.
@@ -491,6 +516,7 @@ fn value_as(v: &Value, kind: Kind) -> Option<Scalar> {
             .as_str()
             .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
             .map(Scalar::Date),
+        Kind::Any => None,
     }
 }
 
@@ -514,7 +540,18 @@ fn as_of(facts: &Value) -> Option<Timestamp> {
 
 fn holds(c: &Condition, facts: &Value) -> bool {
     use std::cmp::Ordering::{Equal, Greater, Less};
-    let found = lookup(facts, &c.field).and_then(|v| value_as(v, c.kind));
+    let raw = lookup(facts, &c.field);
+    match (c.op, raw, &c.operand) {
+        // Set or empty whatever the value's type.
+        (Op::IsSet, _, _) => return raw.is_some(),
+        (Op::IsEmpty, _, _) => return raw.is_none(),
+        // A list (tags, a list attribute) contains an item.
+        (Op::Contains, Some(Value::Array(items)), Operand::One(Scalar::Text(x))) => {
+            return items.iter().any(|i| i.as_str() == Some(x.as_str()));
+        }
+        _ => {}
+    }
+    let found = raw.and_then(|v| value_as(v, c.kind));
     let Some(value) = found else {
         // No value: only `is_empty` and `!=` hold.
         return matches!(c.op, Op::IsEmpty | Op::Ne);
