@@ -2,7 +2,7 @@
 
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
-use patron::parse::{self, Model};
+use patron::parse;
 use patron::profile::{self, Profile};
 use patron::rfm::RfmConfig;
 use patron::{Catalog, Contact, Event};
@@ -58,25 +58,9 @@ pub fn profile_facts_json(
     task::spawn(move || {
         let profiles: Vec<Profile> = args::list(&profiles, "profiles").js_err()?;
         let as_of = args::value(&as_of, "as_of").js_err()?;
-        let catalog = if catalog.trim() == "null" {
-            None
-        } else {
-            Some(
-                Catalog::from_json(&catalog)
-                    .map_err(|e| e.within("catalog"))
-                    .js_err()?,
-            )
-        };
-        let contacts: Option<Vec<Contact>> = if contacts.trim() == "null" {
-            None
-        } else {
-            Some(args::list(&contacts, "contacts").js_err()?)
-        };
-        let rfm: Option<RfmConfig> = if rfm.trim() == "null" {
-            None
-        } else {
-            Some(args::model(&rfm, "rfm").js_err()?)
-        };
+        let catalog: Option<Catalog> = args::optional_model(&catalog, "catalog").js_err()?;
+        let contacts: Option<Vec<Contact>> = args::optional_list(&contacts, "contacts").js_err()?;
+        let rfm: Option<RfmConfig> = args::optional_model(&rfm, "rfm").js_err()?;
         let index = catalog.as_ref().map(Catalog::index);
         let facts = profile::facts_with(
             &profiles,

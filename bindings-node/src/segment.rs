@@ -81,11 +81,7 @@ pub fn update_segments_json(
     facts: String,
 ) -> napi::Result<String> {
     let registry = registry(&segments).js_err()?;
-    let previous: Option<Membership> = if previous.trim() == "null" {
-        None
-    } else {
-        Some(args::model(&previous, "previous").js_err()?)
-    };
+    let previous: Option<Membership> = args::optional_model(&previous, "previous").js_err()?;
     let facts = Facts::from_json(&facts)
         .map_err(|e| e.within("facts"))
         .js_err()?;

@@ -21,6 +21,26 @@ pub fn list<T: Model>(data: &Bound<'_, PyAny>, name: &str) -> patron::Result<Vec
     parse::list_from_value(value).map_err(|e| e.within(name))
 }
 
+/// An optional model value: `None` (absent or Python `None`) stays none.
+pub fn optional_model<T: Model>(
+    data: Option<&Bound<'_, PyAny>>,
+    name: &str,
+) -> patron::Result<Option<T>> {
+    data.filter(|d| !d.is_none())
+        .map(|d| model(d, name))
+        .transpose()
+}
+
+/// An optional list of model values: `None` stays none.
+pub fn optional_list<T: Model>(
+    data: Option<&Bound<'_, PyAny>>,
+    name: &str,
+) -> patron::Result<Option<Vec<T>>> {
+    data.filter(|d| !d.is_none())
+        .map(|d| list(d, name))
+        .transpose()
+}
+
 /// How a bulk argument came in, so the result goes back the same way.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Shape {

@@ -70,18 +70,9 @@ pub fn profile_facts<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let profiles: Vec<Profile> = args::list(profiles, "profiles").py_err(py)?;
     let as_of = args::value(as_of, "as_of").py_err(py)?;
-    let catalog: Option<Catalog> = match catalog.filter(|c| !c.is_none()) {
-        Some(c) => Some(args::model(c, "catalog").py_err(py)?),
-        None => None,
-    };
-    let contacts: Option<Vec<Contact>> = match contacts.filter(|c| !c.is_none()) {
-        Some(c) => Some(args::list(c, "contacts").py_err(py)?),
-        None => None,
-    };
-    let rfm: Option<RfmConfig> = match rfm.filter(|c| !c.is_none()) {
-        Some(c) => Some(args::model(c, "rfm").py_err(py)?),
-        None => None,
-    };
+    let catalog: Option<Catalog> = args::optional_model(catalog, "catalog").py_err(py)?;
+    let contacts: Option<Vec<Contact>> = args::optional_list(contacts, "contacts").py_err(py)?;
+    let rfm: Option<RfmConfig> = args::optional_model(rfm, "rfm").py_err(py)?;
     let facts = py
         .detach(|| {
             let index = catalog.as_ref().map(Catalog::index);

@@ -97,11 +97,7 @@ pub fn update_segments<'py>(
     facts: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let registry = registry(segments).py_err(py)?;
-    let previous: Option<Membership> = previous
-        .filter(|p| !p.is_none())
-        .map(|p| args::model(p, "previous"))
-        .transpose()
-        .py_err(py)?;
+    let previous: Option<Membership> = args::optional_model(previous, "previous").py_err(py)?;
     let facts: Facts = args::model(facts, "facts").py_err(py)?;
     let update = registry.update(previous.as_ref(), &facts).py_err(py)?;
     to_py(py, &update)

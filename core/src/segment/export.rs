@@ -286,14 +286,9 @@ impl Export {
         rows: impl IntoIterator<Item = &'a Facts>,
         writer: W,
     ) -> Result<W> {
-        if registry.get(name).is_err() {
-            let hint = nearest(name, registry.names())
-                .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
-            return Err(Error::invalid(
-                "name",
-                format!("unknown segment `{name}`{hint}"),
-            ));
+        // An unknown name is refused before anything is written, at `name`.
+        if let Err(e) = registry.get(name) {
+            return Err(Error::invalid("name", e.reason()));
         }
         // A member test that fails (it cannot, once the registry is
         // checked) stops the export with its error.
