@@ -56,14 +56,15 @@ pub fn with_contacts(
     }
     let known: std::collections::HashSet<&str> =
         profiles.iter().map(|p| p.contact_id.as_str()).collect();
-    let mut all: Vec<Profile> = profiles.to_vec();
-    all.extend(
-        contacts
-            .iter()
-            .filter(|c| !known.contains(c.id.as_str()))
-            .map(|c| Profile::new(c.id.clone())),
-    );
-    let mut facts = facts_all(&all, as_of, catalog).map_err(|e| e.within("profiles"))?;
+    // Contacts without a profile get an empty one; the profiles given are
+    // read in place, not copied.
+    let missing: Vec<Profile> = contacts
+        .iter()
+        .filter(|c| !known.contains(c.id.as_str()))
+        .map(|c| Profile::new(c.id.clone()))
+        .collect();
+    let mut facts = facts_all(profiles, as_of, catalog).map_err(|e| e.within("profiles"))?;
+    facts.extend(facts_all(&missing, as_of, catalog)?);
     for f in &mut facts {
         if let Some(&i) = by_id.get(f.contact_id.as_str()) {
             f.contact = Some(contacts[i].clone());
