@@ -81,6 +81,17 @@ pub enum Gender {
     Other,
 }
 
+impl Gender {
+    /// The name in the JSON form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Female => "female",
+            Gender::Male => "male",
+            Gender::Other => "other",
+        }
+    }
+}
+
 /// The acquisition source of a contact: UTM tags, landing page, referrer, search.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -70,6 +70,7 @@ use std::str::FromStr;
 
 use serde_json::{Number, Value};
 
+use super::read::{Field as Path, Val};
 use super::{Kind, Registry, fields};
 use crate::error::{Error, Location, Result};
 use crate::model::scalar::Id;
@@ -201,6 +202,7 @@ pub fn columns_from_value(value: Value) -> Result<Vec<String>> {
 #[derive(Clone, Debug)]
 pub struct Export {
     columns: Vec<String>,
+    fields: Vec<Path>,
     kinds: Vec<Kind>,
     format: Format,
     escape_formulas: bool,
@@ -215,6 +217,7 @@ impl Export {
         }
         let mut names: Vec<String> = Vec::with_capacity(columns.len());
         let mut kinds = Vec::with_capacity(columns.len());
+        let mut fields = Vec::with_capacity(columns.len());
         for (i, column) in columns.iter().enumerate() {
             let column = column.as_ref();
             let at = format!("columns[{i}]");
@@ -225,11 +228,14 @@ impl Export {
                     format!("column `{column}` is already columns[{first}]"),
                 ));
             }
+            let field = Path::resolve(column).map_err(|m| Error::invalid(&at, m))?;
             names.push(column.to_string());
+            fields.push(field);
             kinds.push(kind);
         }
         Ok(Export {
             columns: names,
+            fields,
             kinds,
             format,
             escape_formulas: true,
@@ -311,7 +317,10 @@ impl Export {
     }
 
     fn values(&self, facts: &Facts) -> Vec<Option<Value>> {
-        super::field_values(facts, &self.columns)
+        self.fields
+            .iter()
+            .map(|field| field.read(facts).map(Val::to_json))
+            .collect()
     }
 
     fn write_text<'a, W: Write>(

@@ -137,6 +137,12 @@ const FIELDS: &[(&str, Kind)] = &[
     ("rfm.segment", Kind::Text),
 ];
 
+/// The field patterns, `*` standing for a key.
+#[cfg(test)]
+pub fn patterns() -> impl Iterator<Item = &'static str> {
+    FIELDS.iter().map(|(p, _)| *p)
+}
+
 /// The kind of the field at `path` (dotted), or an error message naming the
 /// nearest known field.
 pub fn kind_of(path: &str) -> Result<Kind, String> {

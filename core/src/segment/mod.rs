@@ -62,10 +62,13 @@
 //! chosen columns as CSV, JSON, NDJSON, XML or xlsx, and reads a static
 //! segment's ids back from CSV.
 
+mod bulk;
 pub mod export;
 mod fields;
 mod membership;
+mod read;
 mod syntax;
+mod table;
 
 use std::collections::BTreeMap;
 
@@ -73,13 +76,16 @@ use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+pub use bulk::Evaluation;
 pub use export::{Export, Format, columns_from_value, export, export_segment, read_ids};
 pub use fields::Kind;
 pub use membership::{Change, ChangeKind, Overlap, StaticSegment, Update, changes};
+pub use table::{Column, Table};
 
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
 use crate::profile::Facts;
+use read::{Field, Val};
 
 /// The deepest nesting a rule may have.
 pub const MAX_DEPTH: usize = 64;
@@ -104,6 +110,7 @@ enum Expr {
 #[derive(Clone, Debug, PartialEq)]
 struct Condition {
     field: String,
+    read: Field,
     kind: Kind,
     op: Op,
     operand: Operand,
@@ -206,7 +213,7 @@ impl Rule {
 
     /// Whether the contact these facts describe matches, with segment
     /// references answered by `segment` (see [`Registry`]).
-    fn eval(&self, facts: &Value, segment: &mut dyn FnMut(&str) -> Result<bool>) -> Result<bool> {
+    fn eval(&self, facts: &Facts, segment: &mut dyn FnMut(&str) -> Result<bool>) -> Result<bool> {
         eval(&self.expr, facts, segment)
     }
 
@@ -338,6 +345,7 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
         return Err(invalid(&join(path, "field"), "expected a field name"));
     };
     let kind = fields::kind_of(field).map_err(|m| invalid(&join(path, "field"), m))?;
+    let read = Field::resolve(field).map_err(|m| invalid(&join(path, "field"), m))?;
     let Some(Value::String(op_name)) = map.get("op") else {
         return Err(invalid(&join(path, "op"), "expected an operator"));
     };
@@ -419,6 +427,7 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
     };
     Ok(Condition {
         field: field.clone(),
+        read,
         kind,
         op,
         operand,
@@ -472,94 +481,80 @@ fn kind_of_operand(op: &str, value: Option<&Value>) -> Kind {
     }
 }
 
-/// The facts as the JSON object rules read.
-fn subject(facts: &Facts) -> Value {
-    serde_json::to_value(facts).unwrap_or(Value::Null)
+/// A contact's value read in a condition's kind (text in the kind of a
+/// time or date is read as one, as custom attributes often hold them).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Got<'a> {
+    Number(f64),
+    Text(&'a str),
+    Bool(bool),
+    Time(Timestamp),
+    Date(NaiveDate),
 }
 
-/// The contact id of a subject.
-fn contact_of(subject: &Value) -> &str {
-    subject
-        .get("contact_id")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-}
-
-fn lookup<'a>(facts: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.')
-        .try_fold(facts, |v, key| v.get(key))
-        .filter(|v| !v.is_null())
-}
-
-/// One contact's values of `fields` (checked paths), read exactly as rules
-/// read them (`None` where the contact has no value). Export reads facts
-/// through this function alone, so a typed reader can replace the JSON
-/// subject here without touching export.
-pub(crate) fn field_values(facts: &Facts, fields: &[String]) -> Vec<Option<Value>> {
-    let subject = subject(facts);
-    fields
-        .iter()
-        .map(|field| lookup(&subject, field).cloned())
-        .collect()
-}
-
-fn value_as(v: &Value, kind: Kind) -> Option<Scalar> {
-    match kind {
-        Kind::Number => v.as_f64().map(Scalar::Number),
-        Kind::Text => v.as_str().map(|s| Scalar::Text(s.to_string())),
-        Kind::Bool => v.as_bool().map(Scalar::Bool),
-        Kind::Time => v
-            .as_str()
-            .and_then(|s| Timestamp::parse(s).ok())
-            .map(Scalar::Time),
-        Kind::Date => v
-            .as_str()
-            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-            .map(Scalar::Date),
-        Kind::Any => None,
-    }
-}
-
-fn compare(a: &Scalar, b: &Scalar) -> Option<std::cmp::Ordering> {
-    match (a, b) {
-        (Scalar::Number(x), Scalar::Number(y)) => x.partial_cmp(y),
-        (Scalar::Text(x), Scalar::Text(y)) => Some(x.cmp(y)),
-        (Scalar::Bool(x), Scalar::Bool(y)) => Some(x.cmp(y)),
-        (Scalar::Time(x), Scalar::Time(y)) => Some(x.cmp(y)),
-        (Scalar::Date(x), Scalar::Date(y)) => Some(x.cmp(y)),
+fn value_as(v: Val<'_>, kind: Kind) -> Option<Got<'_>> {
+    use crate::model::AttributeValue as A;
+    let text = |s| match kind {
+        Kind::Text => Some(Got::Text(s)),
+        Kind::Time => Timestamp::parse(s).ok().map(Got::Time),
+        Kind::Date => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(Got::Date),
+        _ => None,
+    };
+    match (v, kind) {
+        (Val::Count(n), Kind::Number) => Some(Got::Number(n as f64)),
+        (Val::Number(x), Kind::Number) => Some(Got::Number(x)),
+        (Val::Attribute(A::Number(x)), Kind::Number) => Some(Got::Number(*x)),
+        (Val::Bool(b), Kind::Bool) => Some(Got::Bool(b)),
+        (Val::Attribute(A::Bool(b)), Kind::Bool) => Some(Got::Bool(*b)),
+        (Val::Time(t), Kind::Time) => Some(Got::Time(t)),
+        (Val::Attribute(A::Datetime(t)), Kind::Time) => Some(Got::Time(*t)),
+        (Val::Date(d), Kind::Date) => Some(Got::Date(d)),
+        (Val::Text(s), _) => text(s),
+        (Val::Attribute(A::String(s)), _) => text(s.as_str()),
         _ => None,
     }
 }
 
-fn as_of(facts: &Value) -> Option<Timestamp> {
-    facts
-        .get("as_of")
-        .and_then(|v| v.as_str())
-        .and_then(|s| Timestamp::parse(s).ok())
+fn compare(a: Got<'_>, b: &Scalar) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Got::Number(x), Scalar::Number(y)) => x.partial_cmp(y),
+        (Got::Text(x), Scalar::Text(y)) => Some(x.cmp(y.as_str())),
+        (Got::Bool(x), Scalar::Bool(y)) => Some(x.cmp(y)),
+        (Got::Time(x), Scalar::Time(y)) => Some(x.cmp(y)),
+        (Got::Date(x), Scalar::Date(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
 }
 
-fn holds(c: &Condition, facts: &Value) -> bool {
+fn holds(c: &Condition, facts: &Facts) -> bool {
+    holds_for(c, c.read.read(facts), facts.as_of)
+}
+
+/// Whether condition `c` holds for a contact whose value of the field is
+/// `raw`, at `as_of` (for relative times). Rows of facts and of a
+/// [`Table`] both come here, so both read rules alike.
+fn holds_for(c: &Condition, raw: Option<Val<'_>>, as_of: Timestamp) -> bool {
+    use crate::model::AttributeValue as A;
     use std::cmp::Ordering::{Equal, Greater, Less};
-    let raw = lookup(facts, &c.field);
     match (c.op, raw, &c.operand) {
         // Set or empty whatever the value's type.
         (Op::IsSet, _, _) => return raw.is_some(),
         (Op::IsEmpty, _, _) => return raw.is_none(),
         // A list (tags, a list attribute) contains an item.
-        (Op::Contains, Some(Value::Array(items)), Operand::One(Scalar::Text(x))) => {
-            return items.iter().any(|i| i.as_str() == Some(x.as_str()));
+        (Op::Contains, Some(Val::Tags(items)), Operand::One(Scalar::Text(x))) => {
+            return items.iter().any(|i| i.as_str() == x);
+        }
+        (Op::Contains, Some(Val::Attribute(A::List(items))), Operand::One(Scalar::Text(x))) => {
+            return items.iter().any(|i| i.as_str() == x);
         }
         _ => {}
     }
-    let found = raw.and_then(|v| value_as(v, c.kind));
-    let Some(value) = found else {
+    let Some(value) = raw.and_then(|v| value_as(v, c.kind)) else {
         // No value: only `is_empty` and `!=` hold.
         return matches!(c.op, Op::IsEmpty | Op::Ne);
     };
-    let ord = |other: &Scalar| compare(&value, other);
+    let ord = |other: &Scalar| compare(value, other);
     match (&c.op, &c.operand) {
-        (Op::IsSet, _) => true,
-        (Op::IsEmpty, _) => false,
         (Op::Eq, Operand::One(x)) => ord(x) == Some(Equal),
         (Op::Ne, Operand::One(x)) => ord(x) != Some(Equal),
         (Op::Lt, Operand::One(x)) => ord(x) == Some(Less),
@@ -571,31 +566,32 @@ fn holds(c: &Condition, facts: &Value) -> bool {
         }
         (Op::In, Operand::List(items)) => items.iter().any(|x| ord(x) == Some(Equal)),
         (Op::Contains, Operand::One(Scalar::Text(x))) => {
-            matches!(&value, Scalar::Text(v) if v.contains(x.as_str()))
+            matches!(value, Got::Text(v) if v.contains(x.as_str()))
         }
         (Op::StartsWith, Operand::One(Scalar::Text(x))) => {
-            matches!(&value, Scalar::Text(v) if v.starts_with(x.as_str()))
+            matches!(value, Got::Text(v) if v.starts_with(x.as_str()))
         }
         (Op::WithinLastDays | Op::MoreThanDaysAgo, Operand::Days(days)) => {
-            let Some(now) = as_of(facts) else {
-                return false;
-            };
+            let now = as_of.get();
             let when = match value {
-                Scalar::Time(t) => t.get(),
-                Scalar::Date(d) => d
-                    .and_hms_opt(0, 0, 0)
-                    .map(|d| d.and_utc())
-                    .unwrap_or(now.get()),
+                Got::Time(t) => t.get(),
+                Got::Date(d) => d.and_hms_opt(0, 0, 0).map(|d| d.and_utc()).unwrap_or(now),
                 _ => return false,
             };
-            let age_days = (now.get() - when).num_seconds() as f64 / 86_400.0;
-            if c.op == Op::WithinLastDays {
-                (0.0..=*days).contains(&age_days)
-            } else {
-                age_days > *days
-            }
+            relative(c.op, *days, (now - when).num_seconds())
         }
         _ => false,
+    }
+}
+
+/// Whether a value `age_seconds` old (whole seconds, toward zero) is within
+/// the last `days` days, or more than `days` days ago.
+fn relative(op: Op, days: f64, age_seconds: i64) -> bool {
+    let age_days = age_seconds as f64 / 86_400.0;
+    if op == Op::WithinLastDays {
+        (0.0..=days).contains(&age_days)
+    } else {
+        age_days > days
     }
 }
 
@@ -609,7 +605,7 @@ fn in_bucket(contact_id: &str, salt: &str, percent: f64) -> bool {
     ((hash % 10_000) as f64) < percent * 100.0
 }
 
-fn eval(expr: &Expr, facts: &Value, segment: &mut dyn FnMut(&str) -> Result<bool>) -> Result<bool> {
+fn eval(expr: &Expr, facts: &Facts, segment: &mut dyn FnMut(&str) -> Result<bool>) -> Result<bool> {
     Ok(match expr {
         Expr::All(items) => {
             for item in items {
@@ -629,7 +625,7 @@ fn eval(expr: &Expr, facts: &Value, segment: &mut dyn FnMut(&str) -> Result<bool
         }
         Expr::Not(inner) => !eval(inner, facts, segment)?,
         Expr::Segment(name) => segment(name)?,
-        Expr::Bucket { percent, salt } => in_bucket(contact_of(facts), salt, *percent),
+        Expr::Bucket { percent, salt } => in_bucket(facts.contact_id.as_str(), salt, *percent),
         Expr::Compare(c) => holds(c, facts),
     })
 }
@@ -661,7 +657,7 @@ fn op_name(op: Op) -> &'static str {
     OPS.iter().find(|(_, o)| *o == op).map_or("", |(n, _)| n)
 }
 
-fn explain(expr: &Expr, facts: &Value, registry: &Registry) -> Result<Explanation> {
+fn explain(expr: &Expr, facts: &Facts, registry: &Registry) -> Result<Explanation> {
     let node = |kind, name: Option<String>, result, parts| Explanation {
         kind,
         name,
@@ -693,14 +689,14 @@ fn explain(expr: &Expr, facts: &Value, registry: &Registry) -> Result<Explanatio
             node("segment", Some(name.clone()), part.result, vec![part])
         }
         Expr::Bucket { percent, salt } => {
-            let id = contact_of(facts);
+            let id = facts.contact_id.as_str();
             node("bucket", None, in_bucket(id, salt, *percent), Vec::new())
         }
         Expr::Compare(c) => Explanation {
             kind: "field",
             name: Some(c.field.clone()),
             op: Some(op_name(c.op)),
-            value: lookup(facts, &c.field).cloned(),
+            value: c.read.read(facts).map(Val::to_json),
             result: holds(c, facts),
             parts: Vec::new(),
         },
@@ -770,7 +766,9 @@ impl Serialize for Segment {
 /// segment depends on itself.
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
-    segments: BTreeMap<String, Segment>,
+    /// Sorted by name, so a name's place is found by binary search and
+    /// evaluation remembers results by place.
+    segments: Vec<(String, Segment)>,
 }
 
 impl Registry {
@@ -790,16 +788,15 @@ impl Registry {
                 return Err(invalid(&name, format!("segment `{name}` is defined twice")));
             }
         }
-        let registry = Registry { segments: rules };
+        let registry = Registry {
+            segments: rules.into_iter().collect(),
+        };
         for (name, rule) in &registry.segments {
             for target in rule.references() {
-                if !registry.segments.contains_key(target) {
-                    let hint = crate::suggest::nearest(
-                        target,
-                        registry.segments.keys().map(String::as_str),
-                    )
-                    .map(|n| format!("; did you mean `{n}`?"))
-                    .unwrap_or_default();
+                if registry.place(target).is_none() {
+                    let hint = crate::suggest::nearest(target, registry.names())
+                        .map(|n| format!("; did you mean `{n}`?"))
+                        .unwrap_or_default();
                     return Err(invalid(
                         name,
                         format!("refers to unknown segment `{target}`{hint}"),
@@ -807,7 +804,7 @@ impl Registry {
                 }
             }
         }
-        for name in registry.segments.keys() {
+        for name in registry.names() {
             registry.check_cycle(name, &mut Vec::new())?;
         }
         Ok(registry)
@@ -832,22 +829,10 @@ impl Registry {
         Registry::new(rules)
     }
 
-    /// Every contact's segments, in input order, in parallel.
+    /// Every contact's segments, in input order, in parallel (see
+    /// [`Registry::evaluate`] for counts and member rows without lists).
     pub fn members(&self, facts: &[Facts]) -> Result<Vec<Membership>> {
-        use rayon::prelude::*;
-        let all: Vec<Result<Membership>> = facts
-            .par_iter()
-            .map(|f| {
-                Ok(Membership {
-                    contact_id: f.contact_id.to_string(),
-                    segments: self.members_of(f)?.into_iter().map(String::from).collect(),
-                })
-            })
-            .collect();
-        all.into_iter()
-            .enumerate()
-            .map(|(i, r)| r.map_err(|e| e.within(&format!("[{i}]"))))
-            .collect()
+        Ok(self.evaluate(facts)?.memberships(facts))
     }
 
     fn check_cycle<'a>(&'a self, name: &'a str, stack: &mut Vec<&'a str>) -> Result<()> {
@@ -863,32 +848,67 @@ impl Registry {
             ));
         }
         stack.push(name);
-        for target in self.segments[name].references() {
+        let Some(place) = self.place(name) else {
+            return Ok(());
+        };
+        for target in self.segments[place].1.references() {
             self.check_cycle(target, stack)?;
         }
         stack.pop();
         Ok(())
     }
 
+    /// The fields the segments read, in order, and `contact_id` when a
+    /// bucket or a static segment needs it: the columns a [`Table`] needs.
+    pub fn fields(&self) -> Vec<&str> {
+        fn walk<'a>(expr: &'a Expr, out: &mut std::collections::BTreeSet<&'a str>) {
+            match expr {
+                Expr::All(items) | Expr::Any(items) => items.iter().for_each(|e| walk(e, out)),
+                Expr::Not(inner) => walk(inner, out),
+                Expr::Segment(_) => {}
+                Expr::Bucket { .. } => {
+                    out.insert("contact_id");
+                }
+                Expr::Compare(c) => {
+                    out.insert(&c.field);
+                }
+            }
+        }
+        let mut out = std::collections::BTreeSet::new();
+        for (_, segment) in &self.segments {
+            match segment {
+                Segment::Dynamic(rule) => walk(&rule.expr, &mut out),
+                Segment::Static(_) => {
+                    out.insert("contact_id");
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// The segment names, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.segments.keys().map(String::as_str)
+        self.segments.iter().map(|(name, _)| name.as_str())
+    }
+
+    fn place(&self, name: &str) -> Option<usize> {
+        self.segments
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
     }
 
     /// Whether the contact these facts describe is in segment `name`.
     pub fn contains(&self, name: &str, facts: &Facts) -> Result<bool> {
-        let subject = subject(facts);
-        let mut memo = BTreeMap::new();
-        self.eval_named(name, &subject, &mut memo)
+        let place = self.find(name)?;
+        self.eval_at(place, facts, &mut vec![None; self.segments.len()])
     }
 
     /// Every segment the contact is in, in name order.
     pub fn members_of(&self, facts: &Facts) -> Result<Vec<&str>> {
-        let subject = subject(facts);
-        let mut memo = BTreeMap::new();
+        let mut memo = vec![None; self.segments.len()];
         let mut out = Vec::new();
-        for name in self.segments.keys() {
-            if self.eval_named(name, &subject, &mut memo)? {
+        for (place, (name, _)) in self.segments.iter().enumerate() {
+            if self.eval_at(place, facts, &mut memo)? {
                 out.push(name.as_str());
             }
         }
@@ -897,12 +917,16 @@ impl Registry {
 
     /// Why the contact is in segment `name` or not, part by part.
     pub fn explain(&self, name: &str, facts: &Facts) -> Result<Explanation> {
-        self.explain_named(name, &subject(facts))
+        self.explain_named(name, facts)
     }
 
     /// The segment named `name`, or an error that suggests the nearest name.
     pub fn get(&self, name: &str) -> Result<&Segment> {
-        self.segments.get(name).ok_or_else(|| {
+        self.find(name).map(|place| &self.segments[place].1)
+    }
+
+    fn find(&self, name: &str) -> Result<usize> {
+        self.place(name).ok_or_else(|| {
             let hint = crate::suggest::nearest(name, self.names())
                 .map(|n| format!("; did you mean `{n}`?"))
                 .unwrap_or_default();
@@ -910,36 +934,34 @@ impl Registry {
         })
     }
 
-    fn explain_named(&self, name: &str, subject: &Value) -> Result<Explanation> {
+    fn explain_named(&self, name: &str, facts: &Facts) -> Result<Explanation> {
         Ok(match self.get(name)? {
-            Segment::Dynamic(rule) => explain(&rule.expr, subject, self)?,
+            Segment::Dynamic(rule) => explain(&rule.expr, facts, self)?,
             Segment::Static(list) => Explanation {
                 kind: "static",
                 name: Some(name.to_string()),
                 op: None,
                 value: None,
-                result: list.contains(contact_of(subject)),
+                result: list.contains(facts.contact_id.as_str()),
                 parts: Vec::new(),
             },
         })
     }
 
-    fn eval_named(
-        &self,
-        name: &str,
-        subject: &Value,
-        memo: &mut BTreeMap<String, bool>,
-    ) -> Result<bool> {
-        if let Some(known) = memo.get(name) {
-            return Ok(*known);
+    /// Whether the contact is in the segment at `place`, remembering each
+    /// segment's result for this contact in `memo`.
+    fn eval_at(&self, place: usize, facts: &Facts, memo: &mut [Option<bool>]) -> Result<bool> {
+        if let Some(known) = memo[place] {
+            return Ok(known);
         }
-        let result = match self.get(name)? {
-            Segment::Dynamic(rule) => rule.eval(subject, &mut |target| {
-                self.eval_named(target, subject, memo)
+        let result = match &self.segments[place].1 {
+            Segment::Dynamic(rule) => rule.eval(facts, &mut |target| {
+                let target = self.find(target)?;
+                self.eval_at(target, facts, memo)
             })?,
-            Segment::Static(list) => list.contains(contact_of(subject)),
+            Segment::Static(list) => list.contains(facts.contact_id.as_str()),
         };
-        memo.insert(name.to_string(), result);
+        memo[place] = Some(result);
         Ok(result)
     }
 }
@@ -949,11 +971,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn facts() -> Value {
-        json!({"contact_id": "c1", "as_of": "2024-07-01T00:00:00Z", "orders": 4, "revenue": 200.0,
+    fn facts() -> Facts {
+        serde_json::from_value(
+            json!({"contact_id": "c1", "as_of": "2024-07-01T00:00:00Z", "orders": 4,
+               "cancelled_orders": 0, "returned_orders": 0, "purchase_days": 4, "revenue": 200.0,
                "last_order_at": "2024-06-20T00:00:00Z", "currency": "EUR", "at_risk": false,
                "bought_categories": {"suits": {"orders": 1, "quantity": 1.0, "spent": 180.0,
-                   "first_at": "2024-06-20T00:00:00Z", "last_at": "2024-06-20T00:00:00Z"}}})
+                   "first_at": "2024-06-20T00:00:00Z", "last_at": "2024-06-20T00:00:00Z"}}}),
+        )
+        .unwrap()
     }
 
     fn check(rule: Value) -> bool {
