@@ -91,6 +91,7 @@ bench-python: python ## Python-side benches against the usual Python tools (inst
 	$(MAKE) --no-print-directory data
 	$(VPY) benches/python/fit_cdnow.py
 	$(VPY) benches/python/rfm_purchases.py
+	$(VPY) benches/python/segments_duckdb.py
 
 bench-node: node ## Node-side bench (the overhead of the Node boundary)
 	NODE_PATH=target/node_path node benches/node/parse_events.js

@@ -452,7 +452,12 @@ export interface Membership { contact_id: string, segments: string[] }
 /** A contact entering or leaving a segment, at the time of the facts that showed it. */
 export interface SegmentChange { contact_id: string, segment: string, change: 'entered' | 'left', at: string }
 /** One contact's segments now (keep them for the next update), and what changed. */
-export interface MembershipUpdate { membership: Membership, changes: SegmentChange[] }
+export interface MembershipUpdate {
+  membership: Membership
+  changes: SegmentChange[]
+  /** When the segments next change with no new event (rules over time windows): the wake-up to schedule. */
+  next_change: string | null
+}
 /** Contacts in each segment, and in each pair (`both[i][j]`), segments in name order. */
 export interface SegmentOverlap { segments: string[], counts: number[], both: number[][] }
 /** Fixes segment `name`'s members now, over the whole base: the static segment to keep. */
@@ -463,6 +468,13 @@ export function updateSegments (segments: Record<string, SegmentRuleExpr | strin
 export function segmentChanges (before: Membership[], after: Membership[], at: TimestampInput): Promise<SegmentChange[]>
 /** How many contacts each segment holds and how many each pair shares. */
 export function segmentOverlap (segments: Record<string, SegmentRuleExpr | string | StaticSegment>, memberships: Membership[]): Promise<SegmentOverlap>
+/**
+ * Every segment over a table of facts: an object of field path (`orders`,
+ * `contact.city`, `bought_categories.suits.last_at`) to a list of values, one
+ * per contact, all of moment `asOf`. Times and dates as ISO text; `null` is a
+ * missing value. Per segment, true or false per row.
+ */
+export function evaluateSegments (segments: Record<string, SegmentRuleExpr | string | StaticSegment>, table: Record<string, Array<number | string | boolean | Date | null>>, asOf: TimestampInput): Promise<Record<string, boolean[]>>
 
 /** An export format (docs/export.md). */
 export type ExportFormat = 'csv' | 'json' | 'ndjson' | 'xml' | 'xlsx'

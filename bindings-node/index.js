@@ -257,6 +257,8 @@ module.exports = {
     callAsync(native.segmentChangesJson, encode(before, 'before', 'before'), encode(after, 'after', 'after'), encodeTime(at, 'at')),
   segmentOverlap: async (segments, memberships) =>
     callAsync(native.segmentOverlapJson, encode(segments, 'segments', 'segments'), encode(memberships, 'memberships', 'memberships')),
+  evaluateSegments: async (segments, table, asOf) =>
+    callAsync(native.evaluateSegmentsJson, encode(segments, 'segments', 'segments'), encode(table, 'table', 'table'), encodeTime(asOf, 'as_of')),
   exportFacts: async (facts, columns, format, out, options) =>
     exportAsync(native.exportFactsJson, out, encode(facts, 'facts', 'facts'), encodeColumns(columns), String(format),
       outPath(out), escapeFormulas(options)),

@@ -115,18 +115,37 @@ fn print_segments(
         }"#,
     )?;
     let members = segments.members(facts)?;
+    let all = segments.evaluate(facts)?;
     println!("\nSegments ({} contacts):", facts.len());
     for name in segments.names() {
-        let n = members
-            .iter()
-            .filter(|m| m.segments.iter().any(|s| s == name))
-            .count();
-        println!("  {name:<52} {n:>4}");
+        println!("  {name:<52} {:>4}", all.count(name)?);
     }
-    let overlap = segments.overlap(&members)?;
+    let overlap = all.overlap();
     let at = |name: &str| overlap.segments.iter().position(|s| s == name);
     if let (Some(b), Some(e)) = (at("buyers"), at("email openers")) {
         println!("  buyers who also open emails: {}", overlap.both[b][e]);
+    }
+
+    // When each contact's segments next change with no new event: the
+    // wake-ups a shop schedules instead of rescanning on a cron.
+    let wakeups: Vec<patron::model::Timestamp> = facts
+        .iter()
+        .map(|f| segments.next_change(f))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    if let (Some(first), Some(now)) = (wakeups.iter().min(), facts.first().map(|f| f.as_of)) {
+        let within = |days: i64| {
+            let until = now.get() + chrono::Duration::days(days);
+            wakeups.iter().filter(|t| t.get() <= until).count()
+        };
+        println!(
+            "  next wake-ups: {} contacts, {} within 7 days, {} within 30; the first at {first}",
+            wakeups.len(),
+            within(7),
+            within(30)
+        );
     }
 
     // With no new events, time alone moves contacts: facts 90 days later,

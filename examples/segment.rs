@@ -124,5 +124,30 @@ fn main() -> Result<(), patron::Error> {
         ]
     );
     // END record
+
+    // START table
+    // A whole base as a table of columns named by field (from a warehouse,
+    // a data frame, or facts): every segment at once, a column at a time.
+    use patron::segment::{Column, Table};
+    let table = Table::new(now, 3)
+        .with_column("orders", Column::numbers([Some(4.0), Some(0.0), None]))?
+        .with_column(
+            "contact.city",
+            Column::texts([Some("Berlin"), Some("Paris"), None]),
+        )?;
+    let rules = Registry::from_json(
+        r#"{"buyers": "orders >= 1", "outside Berlin": "contact.city != \"Berlin\""}"#,
+    )?;
+    let all = rules.evaluate_table(&table)?;
+    assert_eq!(all.rows("buyers")?, [0]);
+    // An empty cell is a missing value: `!=` holds for it.
+    assert_eq!(all.rows("outside Berlin")?, [1, 2]);
+    // The same from facts: the columns the rules read, taken from each contact.
+    let from_facts = Table::from_facts(&facts, &segments.fields())?;
+    assert_eq!(
+        segments.evaluate_table(&from_facts)?,
+        segments.evaluate(&facts)?
+    );
+    // END table
     Ok(())
 }

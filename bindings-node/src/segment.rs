@@ -114,3 +114,37 @@ pub fn segment_overlap_json(segments: String, memberships: String) -> AsyncTask<
         Ok(parse::to_json(&out))
     })
 }
+
+/// Every segment over a table of facts (an object of field path to a list
+/// of values, all of moment `as_of`): per segment, true or false per row.
+fn evaluate_segments(segments: String, table: String, as_of: String) -> napi::Result<String> {
+    let registry = registry(&segments).js_err()?;
+    let as_of: patron::model::Timestamp = args::value(&as_of, "as_of").js_err()?;
+    let table: serde_json::Value = args::value(&table, "table").js_err()?;
+    let table = segment::Table::from_json_value(as_of, &table)
+        .map_err(|e| e.within("table"))
+        .js_err()?;
+    let all = registry
+        .evaluate_table(&table)
+        .map_err(|e| e.within("segments"))
+        .js_err()?;
+    let mut out = serde_json::Map::new();
+    for name in all.segments() {
+        let mut inside = vec![false; all.len()];
+        for row in all.rows(name).js_err()? {
+            inside[row] = true;
+        }
+        out.insert(name.clone(), serde_json::Value::from(inside));
+    }
+    Ok(serde_json::Value::Object(out).to_string())
+}
+
+/// Runs off the JavaScript thread; see `evaluate_segments`.
+#[napi]
+pub fn evaluate_segments_json(
+    segments: String,
+    table: String,
+    as_of: String,
+) -> AsyncTask<JsonTask> {
+    task::spawn(move || evaluate_segments(segments, table, as_of))
+}

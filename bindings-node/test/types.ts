@@ -56,6 +56,7 @@ async function membership (facts: patron.Facts[]): Promise<void> {
   const entered: 'entered' | 'left' | undefined = update.changes[0]?.change
   const moves: patron.SegmentChange[] = await patron.segmentChanges([], [update.membership], new Date())
   const overlap: patron.SegmentOverlap = await patron.segmentOverlap(segments, [update.membership])
+  const inside: Record<string, boolean[]> = await patron.evaluateSegments(segments, { orders: [1, 0] }, '2024-07-01T00:00:00Z')
   void entered
   void moves
   void overlap.both

@@ -69,6 +69,7 @@ const objectOps = {
   update_segments: (v) => patron.updateSegments(v.segments, v.previous, v.facts),
   segment_changes: (v) => patron.segmentChanges(v.before, v.after, v.at),
   segment_overlap: (v) => patron.segmentOverlap(v.segments, v.memberships),
+  evaluate_segments: (v) => patron.evaluateSegments(v.segments, v.table, v.as_of),
   export: async (v) => {
     const options = { escapeFormulas: v.escape_formulas !== false }
     const out = 'segments' in v
@@ -103,7 +104,7 @@ for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expe
   'gamma_gamma_predict', 'predict_average_interval', 'predict_clv', 'build_profiles', 'apply_event', 'profile_facts',
   'customer_summaries', 'profile_transactions', 'summarize_purchases', 'rfm_from_purchases',
   'check_segments', 'segment_members', 'explain_segment', 'parse_segment_rule', 'export', 'read_segment_ids',
-  'freeze_segment', 'update_segments', 'segment_changes', 'segment_overlap']) {
+  'freeze_segment', 'update_segments', 'segment_changes', 'segment_overlap', 'evaluate_segments']) {
   textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 

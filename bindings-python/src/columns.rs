@@ -786,3 +786,90 @@ impl ser::Serializer for CellSerializer {
         Err(SerError("nested".into()))
     }
 }
+
+/// A table of facts for segments (`patron.evaluate_segments`): typed Arrow
+/// columns become patron's columns directly; plain lists are read in each
+/// field's kind, as the JSON form is. Errors name the column:
+/// `table.orders[3]`.
+pub fn segment_table(
+    table: &Table,
+    as_of: patron::model::Timestamp,
+    name: &str,
+) -> patron::Result<patron::segment::Table> {
+    use patron::segment::{Column as Cells, Table as Facts};
+    let mut out = Facts::new(as_of, table.len);
+    for (field, column) in table.names.iter().zip(&table.columns) {
+        let at = |e: patron::Error| e.within(name);
+        let array = match column {
+            Column::Values(values) => {
+                out = out.with_json_column(field, values).map_err(at)?;
+                continue;
+            }
+            Column::Arrow(array) => array,
+        };
+        let cells = match array.data_type() {
+            DataType::Float64 => Cells::numbers(array.as_primitive::<Float64Type>().iter()),
+            DataType::Int64 => Cells::numbers(
+                array
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .map(|v| v.map(|n| n as f64)),
+            ),
+            DataType::UInt64 => Cells::numbers(
+                array
+                    .as_primitive::<UInt64Type>()
+                    .iter()
+                    .map(|v| v.map(|n| n as f64)),
+            ),
+            DataType::Boolean => Cells::bools(array.as_boolean().iter()),
+            DataType::Utf8 => Cells::texts(array.as_string::<i32>().iter()),
+            DataType::Date32 => Cells::dates(array.as_primitive::<Date32Type>().iter().map(|d| {
+                d.and_then(|d| UNIX_EPOCH_DAY.checked_add_signed(chrono::Duration::days(d.into())))
+            })),
+            DataType::Timestamp(..) => Cells::times(
+                array
+                    .as_primitive::<TimestampMicrosecondType>()
+                    .iter()
+                    .map(|t| {
+                        t.and_then(DateTime::<Utc>::from_timestamp_micros)
+                            .map(patron::model::Timestamp::from)
+                    }),
+            ),
+            // A column of nulls only: missing values of whatever kind the field has.
+            _ => {
+                let nulls = vec![serde_json::Value::Null; array.len()];
+                out = out.with_json_column(field, &nulls).map_err(at)?;
+                continue;
+            }
+        };
+        out = out.with_column(field, cells).map_err(at)?;
+    }
+    Ok(out)
+}
+
+/// Each segment's membership as an Arrow table: one boolean column per
+/// segment, one row per row of the facts.
+pub fn evaluation_table<'py>(
+    py: Python<'py>,
+    all: &patron::segment::Evaluation,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    for segment in all.segments() {
+        let mut inside = vec![false; all.len()];
+        for row in all
+            .rows(segment)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?
+        {
+            inside[row] = true;
+        }
+        fields.push(Field::new(segment, DataType::Boolean, false));
+        arrays.push(Arc::new(BooleanArray::from(inside)));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let options = RecordBatchOptions::new().with_row_count(Some(all.len()));
+    let batch = RecordBatch::try_new_with_options(schema.clone(), arrays, &options)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let table = PyTable::try_new(vec![batch], schema)?;
+    Ok(table.into_pyobject(py)?.into_any())
+}

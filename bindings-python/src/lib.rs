@@ -66,6 +66,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(segment::update_segments, m)?)?;
     m.add_function(wrap_pyfunction!(segment::segment_changes, m)?)?;
     m.add_function(wrap_pyfunction!(segment::segment_overlap, m)?)?;
+    m.add_function(wrap_pyfunction!(segment::evaluate_segments, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_facts, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_segment, m)?)?;
     m.add_function(wrap_pyfunction!(export::read_segment_ids, m)?)?;

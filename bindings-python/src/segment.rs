@@ -136,3 +136,28 @@ pub fn segment_overlap<'py>(
         .py_err(py)?;
     to_py(py, &out)
 }
+
+/// Every segment over a table of facts (a pyarrow table, a polars or pandas
+/// DataFrame, or a dict of columns named by field path, such as `orders`
+/// or `contact.city`), all of moment `as_of`. Returns an Arrow table with
+/// one boolean column per segment, a row per row of `table`.
+#[pyfunction]
+pub fn evaluate_segments<'py>(
+    py: Python<'py>,
+    segments: &Bound<'py, PyAny>,
+    table: &Bound<'py, PyAny>,
+    as_of: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let registry = registry(segments).py_err(py)?;
+    let as_of = args::value(as_of, "as_of").py_err(py)?;
+    let columns = crate::columns::read_table(table, "table").py_err(py)?;
+    let all = py
+        .detach(|| {
+            let table = crate::columns::segment_table(&columns, as_of, "table")?;
+            registry
+                .evaluate_table(&table)
+                .map_err(|e| e.within("segments"))
+        })
+        .py_err(py)?;
+    crate::columns::evaluation_table(py, &all)
+}

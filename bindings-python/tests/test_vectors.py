@@ -7,6 +7,7 @@ import json
 import math
 from typing import Any, Callable
 
+import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 
 import patron
@@ -76,7 +77,13 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "update_segments": lambda v: patron.update_segments(v["segments"], v["previous"], v["facts"]),
     "segment_changes": lambda v: patron.segment_changes(v["before"], v["after"], v["at"]),
     "segment_overlap": lambda v: patron.segment_overlap(v["segments"], v["memberships"]),
+    "evaluate_segments": lambda v: _evaluate_segments(v),
 }
+
+def _evaluate_segments(v: Any) -> Any:
+    table = pa.table(patron.evaluate_segments(v["segments"], v["table"], v["as_of"]))
+    return table.to_pydict()
+
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
     "parse_contact": patron.parse_contact_json,
@@ -121,6 +128,7 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "update_segments",
             "segment_changes",
             "segment_overlap",
+            "evaluate_segments",
         )
     },
 }
@@ -189,8 +197,6 @@ def _without_nulls(value: Any) -> Any:
 
 def rows_of(table: Any) -> Any:
     """An Arrow result as the row form: nulls left out, nested cells parsed."""
-    import pyarrow as pa  # type: ignore[import-untyped]
-
     if not hasattr(table, "__arrow_c_stream__"):
         return table
     rows = pa.table(table).to_pylist()

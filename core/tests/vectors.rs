@@ -9,7 +9,7 @@ use patron::profile::{self, Facts, Profile};
 use patron::purchase::{self, Purchase};
 use patron::rfm::{self, CustomerSummary, FourGroupConfig, RfmConfig};
 use patron::segment::{
-    Export, Format, Membership, Registry, Rule, changes, columns_from_value, read_ids,
+    Export, Format, Membership, Registry, Rule, Table, changes, columns_from_value, read_ids,
 };
 use patron::{Catalog, ConsentChange, Contact, Error, Event, Product};
 use serde::Serialize;
@@ -375,6 +375,23 @@ fn segment_op(op: &str, input: Input) -> Result<Value, Error> {
             let facts = Facts::from_value(v["facts"].clone()).map_err(|e| e.within("facts"))?;
             ok(registry.update(previous.as_ref(), &facts))
         }
+        "evaluate_segments" => {
+            let as_of = v["as_of"].as_str().unwrap_or_default();
+            let as_of = Timestamp::parse(as_of).map_err(|e| e.within("as_of"))?;
+            let table =
+                Table::from_json_value(as_of, &v["table"]).map_err(|e| e.within("table"))?;
+            let all = registry
+                .evaluate_table(&table)
+                .map_err(|e| e.within("segments"))?;
+            let mut out = Map::new();
+            for name in all.segments() {
+                let rows = all.rows(name)?;
+                let mut inside = vec![false; all.len()];
+                rows.into_iter().for_each(|r| inside[r] = true);
+                out.insert(name.clone(), json!(inside));
+            }
+            Ok(Value::Object(out))
+        }
         "segment_overlap" => {
             let memberships: Vec<Membership> = parse::list_from_json(&v["memberships"].to_string())
                 .map_err(|e| e.within("memberships"))?;
@@ -439,7 +456,7 @@ fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
         "export" | "read_segment_ids" => export_op(op, input),
         "check_segments" | "segment_members" | "explain_segment" | "freeze_segment"
-        | "update_segments" | "segment_overlap" => segment_op(op, input),
+        | "update_segments" | "segment_overlap" | "evaluate_segments" => segment_op(op, input),
         "segment_changes" => changes_op(input),
         "parse_segment_rule" => {
             let v = match input {

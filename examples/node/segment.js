@@ -79,6 +79,16 @@ async function main () {
   assert.deepEqual((await patron.segmentMembers(rules, known)).map((m) => m.segments),
     [['has an RFM score', 'mailable size M'], [], ['awaiting double opt-in, never bought']])
   // END record
+
+  // START table
+  // A whole base as columns named by field (an object of lists): every
+  // segment at once, true or false per row.
+  const table = { orders: [4, 0, null], 'contact.city': ['Berlin', 'Paris', null] }
+  const inside = await patron.evaluateSegments(
+    { buyers: 'orders >= 1', 'outside Berlin': 'contact.city != "Berlin"' }, table, '2024-07-01T00:00:00Z')
+  // An empty cell is a missing value: `!=` holds for it.
+  assert.deepEqual(inside, { buyers: [true, false, false], 'outside Berlin': [false, true, true] })
+  // END table
 }
 
 main().catch((err) => { console.error(err); process.exit(1) })

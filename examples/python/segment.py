@@ -87,3 +87,16 @@ rules: dict[str, Any] = {
 assert [m["segments"] for m in patron.segment_members(rules, known)] == [
     ["has an RFM score", "mailable size M"], [], ["awaiting double opt-in, never bought"]]
 # END record
+
+# START table
+# A whole base as a table of columns named by field (a pyarrow table, a
+# polars or pandas DataFrame, or a dict of lists): every segment at once.
+# The result is an Arrow table: one boolean column per segment.
+import pyarrow as pa  # type: ignore[import-untyped]
+
+table = pa.table({"orders": [4, 0, None], "contact.city": ["Berlin", "Paris", None]})
+rules = {"buyers": "orders >= 1", "outside Berlin": 'contact.city != "Berlin"'}
+inside = pa.table(patron.evaluate_segments(rules, table, "2024-07-01T00:00:00Z"))
+# An empty cell is a missing value: `!=` holds for it.
+assert inside.to_pydict() == {"buyers": [True, False, False], "outside Berlin": [False, True, True]}
+# END table

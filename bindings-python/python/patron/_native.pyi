@@ -89,6 +89,7 @@ __all__ = [
     "update_segments",
     "segment_changes",
     "segment_overlap",
+    "evaluate_segments",
     "export_facts",
     "export_segment",
     "read_segment_ids",
@@ -211,6 +212,7 @@ def segment_changes(
     before: Sequence[Membership | _Data], after: Sequence[Membership | _Data], at: str | datetime
 ) -> list[SegmentChange]: ...
 def segment_overlap(segments: Mapping[str, _Data | str], memberships: Sequence[Membership | _Data]) -> SegmentOverlap: ...
+def evaluate_segments(segments: Mapping[str, _Data | str], table: Columns, as_of: datetime | str) -> ArrowTable: ...
 def export_facts(
     facts: Sequence[_Data] | Columns,
     columns: Sequence[str],

@@ -657,6 +657,8 @@ class MembershipUpdate(TypedDict):
 
     membership: Membership
     changes: list[SegmentChange]
+    next_change: datetime | None
+    """When the segments next change with no new event (rules over time windows): the wake-up to schedule."""
 
 
 class SegmentOverlap(TypedDict):

@@ -210,6 +210,30 @@ pub(crate) fn single_currency(profile: &Profile) -> Result<Option<Currency>> {
     Ok(first.map(|o| o.currency))
 }
 
+impl Facts {
+    /// The same facts at a later moment `t`, had nothing happened since:
+    /// the fields that count time from `as_of` move with it (days since the
+    /// last order and activity, the cart's age, the average-interval rule's
+    /// `at_risk`). RFM scores stay as they are: they rank the whole base, so
+    /// they move when the base is scored again.
+    pub fn at(&self, t: Timestamp) -> Facts {
+        let mut later = self.clone();
+        later.as_of = t;
+        later.days_since_last_activity = self.last_activity_at.map(|a| a.whole_days_until(t));
+        if self.orders > 0 {
+            later.days_since_last_order = self.last_order_at.map(|o| o.whole_days_until(t));
+        }
+        if let Some(cart) = &mut later.cart {
+            cart.age_seconds =
+                u64::try_from((t.get() - cart.updated_at.get()).num_seconds()).unwrap_or(0);
+        }
+        later.at_risk = self
+            .next_order_expected
+            .is_some_and(|n| t.get().date_naive() > n.get());
+        later
+    }
+}
+
 impl Profile {
     /// The facts at `as_of`. With a catalog, categories include their
     /// ancestors and brands are known; without one, only the categories the

@@ -86,6 +86,10 @@ pub struct Update {
     pub membership: Membership,
     /// Entered and left, in segment name order.
     pub changes: Vec<Change>,
+    /// When these segments next change with no new event (rules over time
+    /// windows), or none: the wake-up for the host to schedule (see
+    /// [`Registry::next_change`]).
+    pub next_change: Option<Timestamp>,
 }
 
 /// The changes from snapshot `before` to snapshot `after`, both whole (a
@@ -173,6 +177,7 @@ impl Registry {
             .unwrap_or_default();
         let is: BTreeSet<String> = now.iter().cloned().collect();
         Ok(Update {
+            next_change: self.next_change(facts)?,
             changes: diff(facts.contact_id.as_str(), &was, &is, facts.as_of),
             membership: Membership {
                 contact_id: facts.contact_id.to_string(),

@@ -66,6 +66,7 @@ mod bulk;
 pub mod export;
 mod fields;
 mod membership;
+mod next;
 mod read;
 mod syntax;
 mod table;

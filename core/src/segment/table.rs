@@ -37,6 +37,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use serde_json::Value;
 
 use std::ops::Range;
 
@@ -245,6 +246,87 @@ impl Table {
             return Err(at(format!("column `{name}` is given twice")));
         }
         Ok(self)
+    }
+
+    /// Adds the column for field `name` from JSON values, read in the
+    /// field's kind: numbers, text, true / false, times and dates as text
+    /// (`2024-06-01T10:00:00Z`, `2024-06-01`); `null` is a missing value. A
+    /// custom attribute takes the kind of its first value. A value of
+    /// another kind is an error naming the cell: `orders[3]`.
+    pub fn with_json_column(self, name: &str, values: &[Value]) -> Result<Table> {
+        let at = |i: usize, m: &str| Error::invalid(format!("{name}[{i}]"), m);
+        let kind = match Field::resolve(name).map_err(|m| Error::invalid(name, m))? {
+            Field::ContactId => Kind::Text,
+            Field::AsOf => Kind::Time,
+            _ => fields::kind_of(name).map_err(|m| Error::invalid(name, m))?,
+        };
+        let kind = match (kind, values.iter().find(|v| !v.is_null())) {
+            (Kind::Any, Some(first)) => super::kind_of_operand("=", Some(first)),
+            (Kind::Any, None) => Kind::Number,
+            (known, _) => known,
+        };
+        fn read<'v, T>(
+            values: &'v [Value],
+            what: &str,
+            at: impl Fn(usize, &str) -> Error,
+            get: impl Fn(&'v Value) -> Option<T>,
+        ) -> Result<Vec<Option<T>>> {
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::Null => Ok(None),
+                    v => get(v).map(Some).ok_or_else(|| {
+                        at(
+                            i,
+                            &format!("expected {what}, got {}", crate::parse::kind_name(v)),
+                        )
+                    }),
+                })
+                .collect()
+        }
+        let column = match kind {
+            Kind::Number | Kind::Any => {
+                Column::Numbers(read(values, "a number", at, Value::as_f64)?)
+            }
+            Kind::Text => Column::texts(read(values, "text", at, Value::as_str)?),
+            Kind::Bool => Column::Bools(read(values, "true or false", at, Value::as_bool)?),
+            Kind::Time => Column::Times(read(
+                values,
+                "a time such as 2024-06-01T10:00:00Z",
+                at,
+                |v| v.as_str().and_then(|s| Timestamp::parse(s).ok()),
+            )?),
+            Kind::Date => Column::Dates(read(values, "a date such as 2024-06-01", at, |v| {
+                v.as_str()
+                    .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            })?),
+        };
+        self.with_column(name, column)
+    }
+
+    /// A table from JSON: an object of field name to a list of values (see
+    /// [`Table::with_json_column`]), all lists of one length.
+    pub fn from_json_value(as_of: Timestamp, value: &Value) -> Result<Table> {
+        let Value::Object(columns) = value else {
+            return Err(Error::invalid(
+                "",
+                "expected an object of field name to a list of values",
+            ));
+        };
+        let rows = columns
+            .values()
+            .next()
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let mut table = Table::new(as_of, rows);
+        for (name, values) in columns {
+            let Value::Array(values) = values else {
+                return Err(Error::invalid(name, "expected a list of values"));
+            };
+            table = table.with_json_column(name, values)?;
+        }
+        Ok(table)
     }
 
     /// The columns `names` of `facts` (which must all be of one `as_of`),

@@ -1,0 +1,215 @@
+//! When a contact's segments next change with no new event: rules over
+//! time windows ("ordered within the last 30 days", "cart older than an
+//! hour", "at risk") flip as time passes. The host schedules a wake-up at
+//! that instant instead of rescanning every contact on a cron.
+//!
+//! Only a few instants can flip a rule: a time plus a window
+//! (`last_order_at` + 30 days), a count of days or seconds since a time
+//! crossing a number in a condition, the day after the expected next order.
+//! Each such instant after `as_of` is a candidate; the segments are
+//! evaluated on the facts moved to each candidate ([`Facts::at`]) in order,
+//! and the first that changes them is the answer. Between candidates nothing
+//! a rule reads changes, so the answer is exact. RFM scores do not move by
+//! themselves (they rank the whole base), so rules over them never flip here.
+
+use chrono::{Duration, NaiveTime};
+
+use super::read::{CartStat, Field, Top};
+use super::{Condition, Expr, Operand, Registry, Scalar, Segment, value_as};
+use crate::error::Result;
+use crate::model::Timestamp;
+use crate::profile::Facts;
+
+impl Registry {
+    /// The first instant after the facts' `as_of` at which the contact's
+    /// segments change with no new event, or none if they never do.
+    ///
+    /// ```
+    /// use patron::model::Timestamp;
+    /// use patron::segment::Registry;
+    /// use patron::{parse, profile};
+    ///
+    /// let events: Vec<patron::Event> = parse::list_from_json(r#"[
+    ///   {"type": "order_placed", "id": "e1", "contact_id": "anna", "at": "2024-06-03T10:00:00Z", "order_id": "o1",
+    ///    "lines": [{"product_id": "p1", "quantity": 1, "unit_price": 80}], "total": 80, "currency": "EUR"}
+    /// ]"#)?;
+    /// let as_of = Timestamp::parse("2024-06-20T00:00:00Z")?;
+    /// let facts = profile::build(&events)?[0].facts(as_of, None)?;
+    /// let registry = Registry::from_json(r#"{"recent buyers": "last_order_at within 30 days"}"#)?;
+    /// // Anna leaves "recent buyers" 30 days and one second after her order.
+    /// let next = registry.next_change(&facts)?;
+    /// assert_eq!(next, Some(Timestamp::parse("2024-07-03T10:00:01Z")?));
+    /// # Ok::<(), patron::Error>(())
+    /// ```
+    pub fn next_change(&self, facts: &Facts) -> Result<Option<Timestamp>> {
+        let mut candidates = Vec::new();
+        for (_, segment) in &self.segments {
+            if let Segment::Dynamic(rule) = segment {
+                collect(&rule.expr, facts, &mut candidates);
+            }
+        }
+        candidates.retain(|t| *t > facts.as_of);
+        candidates.sort();
+        candidates.dedup();
+        let now = self.members_of(facts)?;
+        for t in candidates {
+            let later = facts.at(t);
+            if self.members_of(&later)? != now {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn collect(expr: &Expr, facts: &Facts, out: &mut Vec<Timestamp>) {
+    match expr {
+        Expr::All(items) | Expr::Any(items) => items.iter().for_each(|e| collect(e, facts, out)),
+        Expr::Not(inner) => collect(inner, facts, out),
+        Expr::Segment(_) | Expr::Bucket { .. } => {}
+        Expr::Compare(c) => candidates(c, facts, out),
+    }
+}
+
+/// The numbers a condition compares with.
+fn numbers(operand: &Operand) -> Vec<f64> {
+    let number = |s: &Scalar| match s {
+        Scalar::Number(x) => Some(*x),
+        _ => None,
+    };
+    match operand {
+        Operand::One(x) => number(x).into_iter().collect(),
+        Operand::Range(lo, hi) => [lo, hi].into_iter().filter_map(number).collect(),
+        Operand::List(items) => items.iter().filter_map(number).collect(),
+        Operand::None | Operand::Days(_) => Vec::new(),
+    }
+}
+
+/// `base` plus the whole counts of `unit` at which a count of units since
+/// `base` crosses each number.
+fn crossings(base: Timestamp, unit: Duration, thresholds: &[f64], out: &mut Vec<Timestamp>) {
+    for &x in thresholds {
+        if !(0.0..=1e7).contains(&x) {
+            continue;
+        }
+        for k in [x.floor(), x.floor() + 1.0, x.ceil()] {
+            if let Some(t) = base.get().checked_add_signed(unit * k as i32) {
+                out.push(t.into());
+            }
+        }
+    }
+}
+
+fn candidates(c: &Condition, facts: &Facts, out: &mut Vec<Timestamp>) {
+    if let Operand::Days(days) = c.operand {
+        // Within the last `days` days from the value on, then out of it once
+        // it is more than `days` days old (whole seconds).
+        let when = match c.read.read(facts).and_then(|v| value_as(v, c.kind)) {
+            Some(super::Got::Time(t)) => t,
+            Some(super::Got::Date(d)) => d.and_time(NaiveTime::MIN).and_utc().into(),
+            _ => return,
+        };
+        out.push(when);
+        let seconds = (days * 86_400.0).floor() + 1.0;
+        if seconds < 1e12
+            && let Some(t) = when
+                .get()
+                .checked_add_signed(Duration::seconds(seconds as i64))
+        {
+            out.push(t.into());
+        }
+        return;
+    }
+    let thresholds = numbers(&c.operand);
+    match &c.read {
+        Field::Top(Top::DaysSinceLastOrder) if facts.orders > 0 => {
+            if let Some(base) = facts.last_order_at {
+                crossings(base, Duration::days(1), &thresholds, out);
+            }
+        }
+        Field::Top(Top::DaysSinceLastActivity) => {
+            if let Some(base) = facts.last_activity_at {
+                crossings(base, Duration::days(1), &thresholds, out);
+            }
+        }
+        Field::Cart(CartStat::AgeSeconds) => {
+            if let Some(cart) = &facts.cart {
+                crossings(cart.updated_at, Duration::seconds(1), &thresholds, out);
+            }
+        }
+        Field::Top(Top::AtRisk) => {
+            // At risk from the day after the expected next order (UTC).
+            if let Some(day) = facts.next_order_expected.and_then(|n| n.get().succ_opt()) {
+                out.push(day.and_time(NaiveTime::MIN).and_utc().into());
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{parse, profile, sample};
+    use serde_json::Value;
+
+    /// The answer is exact: the segments are the same at every instant
+    /// before it (checked every hour, and a second before), and differ at it.
+    #[test]
+    fn next_change_is_the_first_instant_that_changes_membership() {
+        let events: Vec<crate::Event> =
+            parse::list_from_value(Value::Array(sample::events(3_000, 60, 9))).unwrap();
+        let profiles = profile::build(&events).unwrap();
+        let as_of = Timestamp::parse("2025-01-01T00:00:00Z").unwrap();
+        let registry = Registry::from_json(
+            r#"{"recent": "last_order_at within 45 days",
+                "quiet": "days_since_last_order > 20 and days_since_last_order <= 40",
+                "old cart": "cart.age_seconds between 3600 and 90000",
+                "at risk": "at_risk = true",
+                "lapsed viewers": "not segment \"recent\" and last_activity_at more than 3.5 days ago",
+                "p7": "viewed_products.p7.last_at within 10 days"}"#,
+        )
+        .unwrap();
+        let mut found = 0;
+        for p in &profiles {
+            // Facts a little after the contact's last event.
+            let last = p
+                .facts(as_of, None)
+                .unwrap()
+                .last_activity_at
+                .unwrap_or(as_of);
+            let start = Timestamp::from(last.get() + Duration::hours(5));
+            let facts = p.facts(start, None).unwrap();
+            let now = registry.members_of(&facts).unwrap();
+            let next = registry.next_change(&facts).unwrap();
+            let horizon = next.map_or(start.get() + Duration::days(60), |t| t.get());
+            let mut t = start.get() + Duration::hours(1);
+            while t < horizon {
+                assert_eq!(registry.members_of(&facts.at(t.into())).unwrap(), now);
+                t += Duration::hours(1);
+            }
+            if let Some(next) = next {
+                found += 1;
+                let before = Timestamp::from(next.get() - Duration::seconds(1));
+                assert_eq!(registry.members_of(&facts.at(before)).unwrap(), now);
+                assert_ne!(registry.members_of(&facts.at(next)).unwrap(), now);
+            }
+        }
+        assert!(found > 40, "{found} of {} contacts change", profiles.len());
+    }
+
+    /// Moving facts in time gives what the profile gives at that time.
+    #[test]
+    fn facts_moved_in_time_equal_facts_built_then() {
+        let events: Vec<crate::Event> =
+            parse::list_from_value(Value::Array(sample::events(2_000, 40, 4))).unwrap();
+        let as_of = Timestamp::parse("2025-01-01T00:00:00Z").unwrap();
+        for p in profile::build(&events).unwrap() {
+            let facts = p.facts(as_of, None).unwrap();
+            for days in [0, 1, 17, 45, 400] {
+                let t = Timestamp::from(as_of.get() + Duration::days(days) + Duration::seconds(7));
+                assert_eq!(facts.at(t), p.facts(t, None).unwrap());
+            }
+        }
+    }
+}
