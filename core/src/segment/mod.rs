@@ -15,8 +15,11 @@
 //!
 //! Conditions: `=`, `!=`, `<`, `<=`, `>`, `>=`, `between` (`[low, high]`,
 //! inclusive), `in` (a list), `contains` and `starts_with` (text),
-//! `is_set`, `is_empty` (no value), and for times `within_last_days` and
-//! `more_than_days_ago` (relative to the facts' `as_of`). Fields are the
+//! `is_set`, `is_empty` (no value), for times `within_last_days` and
+//! `more_than_days_ago` (relative to the facts' `as_of`), and for dates and
+//! times `anniversary_within_days` (a birthday or signup anniversary in the
+//! next N days, counted in UTC days; 29 February is 28 February in other
+//! years). Fields are the
 //! [`Facts`] by name, with keys for products, categories, brands, channels
 //! and events: `bought_categories.suits.spent`, `messages.email.opened`. A
 //! rule is checked when built: unknown fields (with the nearest known name),
@@ -31,6 +34,7 @@
 //! currency in ("EUR", "USD") and revenue between 100 and 200
 //! last_order_at more than 90 days ago and searches.`red shoes`.count > 2
 //! messages.email.opened is empty or bucket 10% salt "holdout"
+//! contact.birthday anniversary within 7 days
 //! ```
 //!
 //! ```
@@ -133,6 +137,7 @@ enum Op {
     IsEmpty,
     WithinLastDays,
     MoreThanDaysAgo,
+    AnniversaryWithinDays,
 }
 
 const OPS: &[(&str, Op)] = &[
@@ -150,6 +155,7 @@ const OPS: &[(&str, Op)] = &[
     ("is_empty", Op::IsEmpty),
     ("within_last_days", Op::WithinLastDays),
     ("more_than_days_ago", Op::MoreThanDaysAgo),
+    ("anniversary_within_days", Op::AnniversaryWithinDays),
 ];
 
 /// A value a condition compares with, read in the field's kind.
@@ -373,7 +379,7 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
             }
             Operand::None
         }
-        Op::WithinLastDays | Op::MoreThanDaysAgo => {
+        Op::WithinLastDays | Op::MoreThanDaysAgo | Op::AnniversaryWithinDays => {
             if !matches!(kind, Kind::Time | Kind::Date) {
                 return Err(invalid(
                     &join(path, "op"),
@@ -469,6 +475,9 @@ fn kind_of_operand(op: &str, value: Option<&Value>) -> Kind {
     if matches!(op, "within_last_days" | "more_than_days_ago") {
         return Kind::Time;
     }
+    if op == "anniversary_within_days" {
+        return Kind::Date;
+    }
     let first = match value {
         Some(Value::Array(items)) => items.first(),
         other => other,
@@ -510,6 +519,8 @@ fn value_as(v: Val<'_>, kind: Kind) -> Option<Got<'_>> {
         (Val::Time(t), Kind::Time) => Some(Got::Time(t)),
         (Val::Attribute(A::Datetime(t)), Kind::Time) => Some(Got::Time(*t)),
         (Val::Date(d), Kind::Date) => Some(Got::Date(d)),
+        // A datetime attribute read as a day (anniversaries): its UTC date.
+        (Val::Attribute(A::Datetime(t)), Kind::Date) => Some(Got::Date(t.get().date_naive())),
         (Val::Text(s), _) => text(s),
         (Val::Attribute(A::String(s)), _) => text(s.as_str()),
         _ => None,
@@ -581,8 +592,34 @@ fn holds_for(c: &Condition, raw: Option<Val<'_>>, as_of: Timestamp) -> bool {
             };
             relative(c.op, *days, (now - when).num_seconds())
         }
+        (Op::AnniversaryWithinDays, Operand::Days(days)) => {
+            let day = match value {
+                Got::Date(d) => d,
+                Got::Time(t) => t.get().date_naive(),
+                _ => return false,
+            };
+            let today = as_of.get().date_naive();
+            (next_anniversary(day, today) - today).num_days() as f64 <= *days
+        }
         _ => false,
     }
+}
+
+/// The same month and day as `day` in `year`; 29 February falls on 28
+/// February in other years.
+fn anniversary_in(day: NaiveDate, year: i32) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    NaiveDate::from_ymd_opt(year, day.month(), day.day())
+        .or_else(|| NaiveDate::from_ymd_opt(year, day.month(), day.day() - 1))
+}
+
+/// The first anniversary of `day` on or after `today` (UTC days).
+fn next_anniversary(day: NaiveDate, today: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    (today.year()..=today.year() + 1)
+        .filter_map(|y| anniversary_in(day, y))
+        .find(|a| *a >= today)
+        .unwrap_or(today)
 }
 
 /// Whether a value `age_seconds` old (whole seconds, toward zero) is within

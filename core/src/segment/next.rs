@@ -15,7 +15,7 @@
 use chrono::{Duration, NaiveTime};
 
 use super::read::{CartStat, Field, Top};
-use super::{Condition, Expr, Operand, Registry, Scalar, Segment, value_as};
+use super::{Condition, Expr, Op, Operand, Registry, Scalar, Segment, value_as};
 use crate::error::Result;
 use crate::model::Timestamp;
 use crate::profile::Facts;
@@ -101,6 +101,23 @@ fn crossings(base: Timestamp, unit: Duration, thresholds: &[f64], out: &mut Vec<
 }
 
 fn candidates(c: &Condition, facts: &Facts, out: &mut Vec<Timestamp>) {
+    if let (Op::AnniversaryWithinDays, Operand::Days(days)) = (c.op, &c.operand) {
+        // In the window from `days` days before each anniversary to the day
+        // after it (UTC days), around `as_of`'s year.
+        let day = match c.read.read(facts).and_then(|v| value_as(v, c.kind)) {
+            Some(super::Got::Date(d)) => d,
+            Some(super::Got::Time(t)) => t.get().date_naive(),
+            _ => return,
+        };
+        let year = chrono::Datelike::year(&facts.as_of.get().date_naive());
+        for a in (year - 1..=year + 2).filter_map(|y| super::anniversary_in(day, y)) {
+            let start = a - Duration::days(days.floor().min(400.0) as i64);
+            for d in [start, a + Duration::days(1)] {
+                out.push(d.and_time(NaiveTime::MIN).and_utc().into());
+            }
+        }
+        return;
+    }
     if let Operand::Days(days) = c.operand {
         // Within the last `days` days from the value on, then out of it once
         // it is more than `days` days old (whole seconds).
@@ -196,6 +213,43 @@ mod tests {
             }
         }
         assert!(found > 40, "{found} of {} contacts change", profiles.len());
+    }
+
+    /// Birthdays: in the window 7 days before, out the day after; the
+    /// window of 29 February is around 28 February in other years.
+    #[test]
+    fn birthdays_enter_and_leave_on_their_days() {
+        let registry = Registry::from_json(
+            r#"{"birthday soon": "contact.birthday anniversary within 7 days"}"#,
+        )
+        .unwrap();
+        let facts_on = |birthday: &str, as_of: &str| {
+            let mut f = crate::sample::facts(1, Timestamp::parse(as_of).unwrap(), 1).remove(0);
+            if let Some(c) = f.contact.as_mut() {
+                c.birthday = Some(crate::model::Date::parse(birthday).unwrap());
+            }
+            f
+        };
+        let at = |s: &str| Some(Timestamp::parse(s).unwrap());
+        let f = facts_on("1990-03-20", "2025-03-01T12:00:00Z");
+        assert!(registry.members_of(&f).unwrap().is_empty());
+        assert_eq!(
+            registry.next_change(&f).unwrap(),
+            at("2025-03-13T00:00:00Z")
+        );
+        let f = f.at(Timestamp::parse("2025-03-13T00:00:00Z").unwrap());
+        assert_eq!(registry.members_of(&f).unwrap(), ["birthday soon"]);
+        assert_eq!(
+            registry.next_change(&f).unwrap(),
+            at("2025-03-21T00:00:00Z")
+        );
+        // Born on 29 February: 28 February in 2025.
+        let f = facts_on("1992-02-29", "2025-02-25T00:00:00Z");
+        assert_eq!(registry.members_of(&f).unwrap(), ["birthday soon"]);
+        assert_eq!(
+            registry.next_change(&f).unwrap(),
+            at("2025-03-01T00:00:00Z")
+        );
     }
 
     /// Moving facts in time gives what the profile gives at that time.

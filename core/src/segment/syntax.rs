@@ -394,6 +394,12 @@ impl Parser {
                         self.word("days")?;
                         ("within_last_days".into(), Some(json!(days)))
                     }
+                    "anniversary" => {
+                        self.word("within")?;
+                        let days = self.number("a number of days")?;
+                        self.word("days")?;
+                        ("anniversary_within_days".into(), Some(json!(days)))
+                    }
                     "more" => {
                         self.word("than")?;
                         let days = self.number("a number of days")?;
@@ -406,7 +412,7 @@ impl Parser {
                             op_at.0,
                             op_at.1,
                             format!(
-                                "expected an operator after `{field}` (=, !=, <, <=, >, >=, between, in, contains, starts with, is set, is empty, within N days, more than N days ago), got `{other}`"
+                                "expected an operator after `{field}` (=, !=, <, <=, >, >=, between, in, contains, starts with, is set, is empty, within N days, more than N days ago, anniversary within N days), got `{other}`"
                             ),
                         ));
                     }

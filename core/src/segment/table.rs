@@ -615,7 +615,7 @@ fn plan_bits(
                 bits
             }
             (Column::Times(cells), _) if c.kind == Kind::Time => match c.operand {
-                Operand::Days(days) => {
+                Operand::Days(days) if c.op != Op::AnniversaryWithinDays => {
                     let now = Instant::of(table.as_of);
                     per_row(&|row| match cells[row] {
                         None => c.op == Op::Ne || c.op == Op::IsEmpty,
