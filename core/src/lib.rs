@@ -36,6 +36,7 @@
 pub mod error;
 mod hash;
 pub mod lifecycle;
+pub mod message;
 pub mod model;
 pub mod parse;
 pub mod predict;
