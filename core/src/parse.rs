@@ -162,6 +162,8 @@ derived_model! {
     crate::segment::StaticSegment => |_| Ok(());
     crate::segment::Membership => |_| Ok(());
     crate::segment::Change => |_| Ok(());
+    crate::message::coupon::CouponPool => |p| p.check();
+    crate::message::coupon::PoolState => crate::message::coupon::PoolState::normalize;
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {

@@ -37,10 +37,12 @@
 //! Channels: [`sms`] measures a text (GSM-7 or UCS-2, length, parts) and fits
 //! it to a number of parts; [`push`] checks title and body limits.
 //! [`campaign`] renders an audience in parallel, holds out a control group
-//! and streams the letters to a writer.
+//! and streams the letters to a writer. [`coupon`] issues one code per
+//! contact per campaign from an uploaded pool or a generator.
 
 pub mod campaign;
 pub mod context;
+pub mod coupon;
 pub mod push;
 pub mod sms;
 mod template;
