@@ -11,7 +11,9 @@
 //!   another stable hash, and the template of the same index.
 //! - **Consent.** A contact without consent for the campaign's channel and
 //!   purpose, or without an address on it (email, phone), is skipped, never
-//!   rendered: no message goes to a channel without consent.
+//!   rendered: no message goes to a channel without consent. The control
+//!   group is drawn after this check, among contacts who could get the
+//!   message, so that the groups compare like with like.
 //! - **Streaming.** Recipients are read from an iterator `chunk` at a time,
 //!   rendered with rayon, and handed to the sink (or written to the writer)
 //!   in input order before the next chunk is read: memory holds one chunk,
@@ -254,9 +256,6 @@ pub fn render_one(
     now: Timestamp,
 ) -> Outcome {
     let c = &recipient.contact;
-    if campaign.group_of(c.id.as_str()) == Group::Control {
-        return outcome(&c.id, Status::Control);
-    }
     if !c.consent.allows(&campaign.channel, campaign.purpose) {
         let mut o = outcome(&c.id, Status::Skipped);
         o.reason = Some("no_consent".into());
@@ -271,6 +270,11 @@ pub fn render_one(
         let mut o = outcome(&c.id, Status::Skipped);
         o.reason = Some("no_address".into());
         return o;
+    }
+    // Drawn among the contacts who could get the message, so that the
+    // groups compare like with like.
+    if campaign.group_of(c.id.as_str()) == Group::Control {
+        return outcome(&c.id, Status::Control);
     }
     let index = campaign.variant_of(c.id.as_str());
     let variant = campaign.variants.get(index).cloned();

@@ -67,6 +67,19 @@ impl Recipient {
     }
 }
 
+impl Recipient {
+    pub(crate) fn normalize(&mut self) -> Result<()> {
+        self.contact.normalize().map_err(|e| e.within("contact"))?;
+        for (name, products) in &mut self.blocks {
+            for (i, p) in products.iter_mut().enumerate() {
+                p.normalize()
+                    .map_err(|e| e.within(&format!("blocks.{name}[{i}]")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A coupon as a template shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -301,7 +301,10 @@ pub fn fit(text: &str, fit: &Fit) -> Result<Fitted> {
     {
         cut = &cut[..space];
     }
-    let out = format!("{}{}", cut.trim_end(), fit.ellipsis);
+    // No dangling punctuation before the ellipsis ("night...." reads badly).
+    let cut = cut
+        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '.' | ',' | ';' | ':' | '-'));
+    let out = format!("{cut}{}", fit.ellipsis);
     let measure = measure(&out);
     Ok(Fitted {
         text: out,

@@ -217,14 +217,24 @@ impl Template {
                 .keys()
                 .map(|n| (format!("partials.{n}"), n.as_str())),
         );
+        let all_sources: Vec<&str> = names
+            .iter()
+            .filter_map(|(_, n)| self.spec.source(n))
+            .collect();
         for (path, name) in &names {
             let Ok(vars) = self.tera.get_template_variables(name) else {
                 continue;
             };
             let source = self.spec.source(name).unwrap_or_default();
+            // A partial also sees the loop and `set` variables of the parts
+            // that include it.
             let mut unknown: Vec<&str> = vars
                 .into_iter()
-                .filter(|v| !NAMES.contains(v) && !is_local(source, v))
+                .filter(|v| {
+                    let partial_local =
+                        path.starts_with("partials.") && all_sources.iter().any(|s| is_local(s, v));
+                    !(NAMES.contains(v) || is_local(source, v) || partial_local)
+                })
                 .collect();
             unknown.sort_unstable();
             for v in unknown {
