@@ -367,7 +367,8 @@ pub fn kpis(all: &[Event], config: &KpiConfig) -> Result<Vec<KpiRow>> {
 
 /// Sums of money rounded to a millionth, so that float noise never shows.
 fn round_cents(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
+    // `+ 0.0` turns the -0.0 of an empty float sum into 0.
+    (x * 1e6).round() / 1e6 + 0.0
 }
 
 fn empty_row(
