@@ -119,7 +119,9 @@ def jinja_templates() -> dict[str, jinja2.Template]:
     sources.update(SPEC["partials"])
     env = jinja2.Environment(
         loader=jinja2.DictLoader(sources),
-        autoescape=lambda name: name == "message.html",
+        # Jinja2 escapes an included template by its own name (patron by the
+        # including part's): the card partial is only included from the HTML.
+        autoescape=lambda name: name in ("message.html", "card"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
