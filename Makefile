@@ -78,6 +78,9 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	NODE_PATH=target/node_path node examples/node/purchase.js
 	NODE_PATH=target/node_path node examples/node/segment.js
 	NODE_PATH=target/node_path node examples/node/predict.js
+	cargo run --quiet --release -p patron --example message
+	$(VPY) examples/python/message.py
+	NODE_PATH=target/node_path node examples/node/message.js
 
 docs-check: ## Check that docs and README quote the tested example files exactly
 	$(PYTHON) scripts/snippets.py --check
@@ -92,6 +95,7 @@ bench-python: python ## Python-side benches against the usual Python tools (inst
 	$(VPY) benches/python/fit_cdnow.py
 	$(VPY) benches/python/rfm_purchases.py
 	$(VPY) benches/python/segments_duckdb.py
+	$(VPY) benches/python/render_jinja.py
 
 bench-node: node ## Node-side bench (the overhead of the Node boundary)
 	NODE_PATH=target/node_path node benches/node/parse_events.js

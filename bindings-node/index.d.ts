@@ -522,3 +522,56 @@ export class ConsentTransitionError extends PatronError {}
 export class ConvergenceError extends PatronError {}
 /** Reading the input or writing the output failed (code `io`): a path that cannot be opened, a full disk. */
 export class IoError extends PatronError {}
+/** A message template failed to compile or render (code `template`); `path` names the part, `line` and `column` the place. */
+export class TemplateError extends PatronError {}
+/** A coupon pool with no code left to issue (code `exhausted`). */
+export class ExhaustedError extends PatronError {}
+
+/** A message template (docs/messages.md): tera syntax, HTML autoescaped. */
+export interface TemplateSpec { subject?: string, html?: string, text?: string, partials?: Record<string, string>, fallbacks?: Record<string, string>, tracking?: Record<string, string> }
+export interface Message { contact_id: string, subject?: string, html?: string, text?: string }
+export interface TemplateProblem { path: string, variable?: string, message: string, line?: number, column?: number }
+export interface SmsMeasure { encoding: 'gsm7' | 'ucs2', chars: number, units: number, parts: number, per_part: number, remaining: number, non_gsm?: string[] }
+export interface SmsFitted { text: string, truncated: boolean, measure: SmsMeasure }
+export interface Push { title: string, body: string, truncated: boolean }
+export interface CampaignOutcome { contact_id: string, status: 'rendered' | 'control' | 'skipped' | 'failed', variant?: string, reason?: string, subject?: string, html?: string, text?: string, error?: { code: string, message: string } }
+export interface CampaignResult { summary: { audience: number, rendered: number, control: number, skipped: number, failed: number }, outcomes: CampaignOutcome[] }
+export interface IssuedCoupon { code: string, contact_id: string, campaign_id: string, issued_at: string, expires_at?: string, redeemed_at?: string, order_id?: string }
+export interface PoolState { pool_id: string, next: number, issued: IssuedCoupon[] }
+export interface KpiRow {
+  campaign_id?: string, step?: string, variant?: string, channel?: string,
+  sent: number, delivered: number, opened: number, clicked: number, unsubscribed: number, bounced: number, complained: number,
+  converted: number, orders: number, revenue: number, currency?: string,
+  delivery_rate: number | null, bounce_rate: number | null, open_rate: number | null, click_rate: number | null,
+  click_to_open_rate: number | null, unsubscribe_rate: number | null, complaint_rate: number | null,
+  conversion_rate: number | null, revenue_per_delivered: number | null
+}
+export interface Effect { absolute: number, relative: number | null, low: number, high: number, p_value: number }
+export interface GroupOutcome { contacts: number, converted: number, conversion_rate: number | null, revenue: number, revenue_per_contact: number | null }
+export interface Uplift { campaign_id: string, treatment: GroupOutcome, control: GroupOutcome, conversion: Effect | null, revenue_per_contact: Effect | null, currency?: string }
+export interface VariantComparison { campaign_id?: string, metric: string, baseline: string, variant: string, baseline_rate: number | null, variant_rate: number | null, effect: Effect | null, significant: boolean }
+
+/** Renders a template for one recipient at `now`. */
+export function renderMessage (template: TemplateSpec, recipient: Data, now: TimestampInput, info?: Data | null): Message
+/** Unknown variables and render errors of a template against a sample recipient. */
+export function lintTemplate (template: TemplateSpec, sample: Data, now: TimestampInput): TemplateProblem[]
+/** The SMS cost of a text: GSM-7 or UCS-2, units, parts. */
+export function smsMeasure (text: string): SmsMeasure
+/** Fits a text into SMS parts (default 1). */
+export function smsFit (text: string, fit?: Data | null): SmsFitted
+/** Fits a push title and body to their limits. */
+export function pushFit (title: string, body: string, limits?: Data | null): Push
+/** Renders a campaign (one template per variant) for every recipient, off the event loop. */
+export function renderCampaign (campaign: Data, templates: TemplateSpec[], recipients: Data[], now: TimestampInput): Promise<CampaignResult>
+/** Issues one code per contact in a campaign; store the returned state. */
+export function issueCoupons (pool: Data, state: PoolState | Data | null, campaignId: string, contactIds: string[], now: TimestampInput): Promise<{ issued: IssuedCoupon[], state: PoolState }>
+/** Records the use of a code. */
+export function redeemCoupon (pool: Data, state: PoolState | Data, code: string, contactId: string, at: TimestampInput, orderId?: string | null): { redeemed: IssuedCoupon, state: PoolState }
+/** The KPI table of an event stream, per campaign (or `config.by`). */
+export function campaignKpis (events: Data[], config?: Data): Promise<KpiRow[]>
+/** Uplift of each campaign against its control group. */
+export function campaignUplift (assignments: Data[], events: Data[], config?: Data): Promise<Uplift[]>
+/** Each variant of a report grouped by variant against the first. */
+export function compareVariants (rows: Array<KpiRow | Data>, metric: string, confidence?: number): VariantComparison[]
+/** A report (KPI rows or uplifts) as csv or json text. */
+export function kpiReport (rows: Array<KpiRow | Uplift | Data>, format: 'csv' | 'json'): string

@@ -37,8 +37,10 @@ class ConvergenceError extends PatronError {}
 
 /** Reading the input or writing the output failed (code `io`): a path that cannot be opened, a full disk. */
 class IoError extends PatronError {}
+class TemplateError extends PatronError {}
+class ExhaustedError extends PatronError {}
 
-const CLASSES = { json: JsonError, validation: ValidationError, consent_transition: ConsentTransitionError, convergence: ConvergenceError, io: IoError }
+const CLASSES = { json: JsonError, validation: ValidationError, consent_transition: ConsentTransitionError, convergence: ConvergenceError, io: IoError, template: TemplateError, exhausted: ExhaustedError }
 
 function decodeError (err) {
   if (err && typeof err.message === 'string' && err.message.startsWith(PREFIX)) {
@@ -271,5 +273,39 @@ module.exports = {
   JsonError,
   ConsentTransitionError,
   ConvergenceError,
-  IoError
+  IoError,
+  TemplateError,
+  ExhaustedError,
+  renderMessage: (template, recipient, now, info) =>
+    call(native.renderMessageJson, encode(template, 'template', 'template'), encode(recipient, 'recipient', 'recipient'),
+      encodeTime(now, 'now'), info == null ? 'null' : encode(info, 'info', 'info')),
+  lintTemplate: (template, sample, now) =>
+    call(native.lintTemplateJson, encode(template, 'template', 'template'), encode(sample, 'sample', 'sample'), encodeTime(now, 'now')),
+  smsMeasure: (text) => JSON.parse(native.smsMeasureJson(String(text))),
+  smsFit: (text, fit) => call(native.smsFitJson, String(text), fit == null ? 'null' : encode(fit, 'fit', 'fit')),
+  pushFit: (title, body, limits) =>
+    call(native.pushFitJson, String(title), String(body), limits == null ? 'null' : encode(limits, 'limits', 'limits')),
+  renderCampaign: async (campaign, templates, recipients, now) =>
+    callAsync(native.renderCampaignJson, encode(campaign, 'campaign', 'campaign'), encode(templates, 'templates', 'templates'),
+      encode(recipients, 'recipients', 'recipients'), encodeTime(now, 'now')),
+  issueCoupons: async (pool, state, campaignId, contactIds, now) =>
+    callAsync(native.issueCouponsJson, encode(pool, 'pool', 'pool'), state == null ? 'null' : encode(state, 'state', 'state'),
+      String(campaignId), encode(contactIds, 'contact_ids', 'contact_ids'), encodeTime(now, 'now')),
+  redeemCoupon: (pool, state, code, contactId, at, orderId) =>
+    call(native.redeemCouponJson, encode(pool, 'pool', 'pool'), encode(state, 'state', 'state'), String(code), String(contactId),
+      encodeTime(at, 'at'), orderId == null ? null : String(orderId)),
+  campaignKpis: async (events, config) =>
+    callAsync(native.campaignKpisJson, encode(events, 'events', 'events'), encode(config || {}, 'config', 'config')),
+  campaignUplift: async (assignments, events, config) =>
+    callAsync(native.campaignUpliftJson, encode(assignments, 'assignments', 'assignments'), encode(events, 'events', 'events'),
+      encode(config || {}, 'config', 'config')),
+  compareVariants: (rows, metric, confidence) =>
+    call(native.compareVariantsJson, encode(rows, 'rows', 'rows'), JSON.stringify(String(metric)), confidence == null ? 0.95 : Number(confidence)),
+  kpiReport: (rows, format) => {
+    try {
+      return native.kpiReportJson(encode(rows, 'rows', 'rows'), String(format))
+    } catch (err) {
+      throw decodeError(err)
+    }
+  }
 }

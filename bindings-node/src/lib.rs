@@ -9,6 +9,8 @@ mod args;
 mod error;
 mod export;
 mod lifecycle;
+mod message;
+mod metrics;
 mod model;
 mod predict;
 mod profile;

@@ -62,3 +62,21 @@ async function membership (facts: patron.Facts[]): Promise<void> {
   void overlap.both
 }
 void membership
+
+async function messages (): Promise<void> {
+  const template: patron.TemplateSpec = { subject: 'Hi {{ contact.first_name }}', fallbacks: { first_name: 'there' } }
+  const letter: patron.Message = patron.renderMessage(template, { contact: { id: 'c1' } }, new Date())
+  const problems: patron.TemplateProblem[] = patron.lintTemplate(template, { contact: { id: 'c1' } }, '2024-07-01T00:00:00Z')
+  const sms: patron.SmsMeasure = patron.smsMeasure('Hi')
+  const fitted: patron.SmsFitted = patron.smsFit('Hi', { max_parts: 1 })
+  const push: patron.Push = patron.pushFit('Title', 'Body')
+  const run: patron.CampaignResult = await patron.renderCampaign({ id: 'k', channel: 'email' }, [template], [], new Date())
+  const coupons = await patron.issueCoupons({ id: 'p', codes: ['A'] }, null, 'k', ['c1'], new Date())
+  const state: patron.PoolState = coupons.state
+  const rows: patron.KpiRow[] = await patron.campaignKpis([])
+  const uplift: patron.Uplift[] = await patron.campaignUplift([], [])
+  const ab: patron.VariantComparison[] = patron.compareVariants(rows, 'click_rate')
+  const csv: string = patron.kpiReport(rows, 'csv')
+  void [letter, problems, sms, fitted, push, run, state, uplift, ab, csv]
+}
+void messages

@@ -100,6 +100,23 @@ const textOps = {
   lifecycle_place: (text) => objectOps.lifecycle_place(JSON.parse(text)),
   lifecycle_moves: (text) => objectOps.lifecycle_moves(JSON.parse(text))
 }
+Object.assign(objectOps, {
+  render_message: (v) => patron.renderMessage(v.template, v.recipient, v.now, v.info),
+  lint_template: (v) => patron.lintTemplate(v.template, v.sample, v.now),
+  sms_measure: (v) => patron.smsMeasure(v.text),
+  sms_fit: (v) => patron.smsFit(v.text, v.fit),
+  push_fit: (v) => patron.pushFit(v.title, v.body, v.limits),
+  render_campaign: (v) => patron.renderCampaign(v.campaign, v.templates, v.recipients, v.now),
+  issue_coupons: (v) => patron.issueCoupons(v.pool, v.state, v.campaign_id, v.contact_ids, v.now),
+  redeem_coupon: (v) => patron.redeemCoupon(v.pool, v.state, v.code, v.contact_id, v.at),
+  campaign_kpis: (v) => patron.campaignKpis(v.events, v.config),
+  campaign_uplift: (v) => patron.campaignUplift(v.assignments, v.events, v.config),
+  compare_variants: (v) => patron.compareVariants(v.rows, v.metric, v.confidence)
+})
+for (const op of ['render_message', 'lint_template', 'sms_measure', 'sms_fit', 'push_fit', 'render_campaign',
+  'issue_coupons', 'redeem_coupon', 'campaign_kpis', 'campaign_uplift', 'compare_variants']) {
+  textOps[op] = (text) => objectOps[op](JSON.parse(text))
+}
 for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit',
   'gamma_gamma_predict', 'predict_average_interval', 'predict_clv', 'build_profiles', 'apply_event', 'profile_facts',
   'customer_summaries', 'profile_transactions', 'summarize_purchases', 'rfm_from_purchases',

@@ -18,6 +18,8 @@ fn class_name(code: &str) -> &'static str {
         "consent_transition" => "ConsentTransitionError",
         "convergence" => "ConvergenceError",
         "io" => "IoError",
+        "template" => "TemplateError",
+        "exhausted" => "ExhaustedError",
         _ => "PatronError",
     }
 }

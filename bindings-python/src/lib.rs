@@ -10,6 +10,8 @@ mod depythonize;
 mod error;
 mod export;
 mod lifecycle;
+mod message;
+mod metrics;
 mod model;
 mod predict;
 mod profile;
@@ -70,5 +72,17 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export::export_facts, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_segment, m)?)?;
     m.add_function(wrap_pyfunction!(export::read_segment_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(message::render_message, m)?)?;
+    m.add_function(wrap_pyfunction!(message::lint_template, m)?)?;
+    m.add_function(wrap_pyfunction!(message::sms_measure, m)?)?;
+    m.add_function(wrap_pyfunction!(message::sms_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(message::push_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(message::render_campaign, m)?)?;
+    m.add_function(wrap_pyfunction!(message::issue_coupons, m)?)?;
+    m.add_function(wrap_pyfunction!(message::redeem_coupon, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::campaign_kpis, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::campaign_uplift, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::compare_variants, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::kpi_report, m)?)?;
     Ok(())
 }

@@ -78,6 +78,19 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "segment_changes": lambda v: patron.segment_changes(v["before"], v["after"], v["at"]),
     "segment_overlap": lambda v: patron.segment_overlap(v["segments"], v["memberships"]),
     "evaluate_segments": lambda v: _evaluate_segments(v),
+    "render_message": lambda v: patron.render_message(v["template"], v["recipient"], v["now"], v.get("info")),
+    "lint_template": lambda v: patron.lint_template(v["template"], v["sample"], v["now"]),
+    "sms_measure": lambda v: patron.sms_measure(v["text"]),
+    "sms_fit": lambda v: patron.sms_fit(v["text"], v.get("fit")),
+    "push_fit": lambda v: patron.push_fit(v["title"], v["body"], v.get("limits")),
+    "render_campaign": lambda v: patron.render_campaign(v["campaign"], v["templates"], v["recipients"], v["now"]),
+    "issue_coupons": lambda v: patron.issue_coupons(
+        v["pool"], v.get("state"), v["campaign_id"], v["contact_ids"], v["now"]
+    ),
+    "redeem_coupon": lambda v: patron.redeem_coupon(v["pool"], v["state"], v["code"], v["contact_id"], v["at"]),
+    "campaign_kpis": lambda v: patron.campaign_kpis(v["events"], v.get("config")),
+    "campaign_uplift": lambda v: patron.campaign_uplift(v["assignments"], v["events"], v.get("config")),
+    "compare_variants": lambda v: patron.compare_variants(v["rows"], v["metric"], v.get("confidence", 0.95)),
 }
 
 def _evaluate_segments(v: Any) -> Any:
@@ -129,6 +142,17 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "segment_changes",
             "segment_overlap",
             "evaluate_segments",
+            "render_message",
+            "lint_template",
+            "sms_measure",
+            "sms_fit",
+            "push_fit",
+            "render_campaign",
+            "issue_coupons",
+            "redeem_coupon",
+            "campaign_kpis",
+            "campaign_uplift",
+            "compare_variants",
         )
     },
 }

@@ -55,6 +55,25 @@ pub enum Error {
         /// What was being read or written, and the system's reason.
         message: String,
     },
+    /// A message template that does not compile, or that fails to render for
+    /// one contact (an unknown variable, a filter given the wrong type).
+    #[error("{}: {message}{}", PathDisplay(path), LocationDisplay(location))]
+    Template {
+        /// The template part: `subject`, `html`, `text` or `partials.<name>`.
+        path: String,
+        /// What was wrong.
+        message: String,
+        /// 1-based line and column in that part's source, when known.
+        location: Option<Location>,
+    },
+    /// A coupon pool with no code left to issue.
+    #[error("{}: {message}", PathDisplay(path))]
+    Exhausted {
+        /// The pool.
+        path: String,
+        /// How many codes it held and how many were issued.
+        message: String,
+    },
 }
 
 /// A position in JSON text: 1-based line and column.
@@ -68,7 +87,7 @@ pub struct Location {
 
 impl Error {
     /// The stable code of this error kind: `json`, `validation`,
-    /// `consent_transition`, `convergence` or `io`.
+    /// `consent_transition`, `convergence`, `io`, `template` or `exhausted`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Json { .. } => "json",
@@ -76,6 +95,8 @@ impl Error {
             Error::ConsentTransition { .. } => "consent_transition",
             Error::Convergence { .. } => "convergence",
             Error::Io { .. } => "io",
+            Error::Template { .. } => "template",
+            Error::Exhausted { .. } => "exhausted",
         }
     }
 
@@ -84,6 +105,7 @@ impl Error {
         match self {
             Error::Json { .. } | Error::Convergence { .. } | Error::Io { .. } => None,
             Error::Validation { path, .. } | Error::ConsentTransition { path, .. } => Some(path),
+            Error::Template { path, .. } | Error::Exhausted { path, .. } => Some(path),
         }
     }
 
@@ -96,6 +118,8 @@ impl Error {
             }),
             Error::Validation { location, .. } => *location,
             Error::ConsentTransition { .. } | Error::Convergence { .. } | Error::Io { .. } => None,
+            Error::Template { location, .. } => *location,
+            Error::Exhausted { .. } => None,
         }
     }
 
@@ -106,7 +130,9 @@ impl Error {
             | Error::Validation { message, .. }
             | Error::ConsentTransition { message, .. }
             | Error::Convergence { message }
-            | Error::Io { message } => message,
+            | Error::Io { message }
+            | Error::Template { message, .. }
+            | Error::Exhausted { message, .. } => message,
         }
     }
 
@@ -144,6 +170,19 @@ impl Error {
                 path: join_path(parent, &path),
                 message,
             },
+            Error::Template {
+                path,
+                message,
+                location,
+            } => Error::Template {
+                path: join_path(parent, &path),
+                message,
+                location,
+            },
+            Error::Exhausted { path, message } => Error::Exhausted {
+                path: join_path(parent, &path),
+                message,
+            },
             other => other,
         }
     }
@@ -170,6 +209,17 @@ impl fmt::Display for PathDisplay<'_> {
             f.write_str("(root)")
         } else {
             f.write_str(self.0)
+        }
+    }
+}
+
+struct LocationDisplay<'a>(&'a Option<Location>);
+
+impl fmt::Display for LocationDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(l) => write!(f, " at line {}, column {}", l.line, l.column),
+            None => Ok(()),
         }
     }
 }

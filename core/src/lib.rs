@@ -36,6 +36,8 @@
 pub mod error;
 mod hash;
 pub mod lifecycle;
+pub mod message;
+pub mod metrics;
 pub mod model;
 pub mod parse;
 pub mod predict;

@@ -162,6 +162,18 @@ derived_model! {
     crate::segment::StaticSegment => |_| Ok(());
     crate::segment::Membership => |_| Ok(());
     crate::segment::Change => |_| Ok(());
+    crate::message::coupon::CouponPool => |p| p.check();
+    crate::message::coupon::PoolState => crate::message::coupon::PoolState::normalize;
+    crate::message::TemplateSpec => |_| Ok(());
+    crate::message::Recipient => crate::message::Recipient::normalize;
+    crate::message::MessageInfo => |_| Ok(());
+    crate::message::campaign::Campaign => |c| c.check();
+    crate::message::sms::Fit => |_| Ok(());
+    crate::message::push::PushLimits => |_| Ok(());
+    crate::metrics::KpiConfig => |_| Ok(());
+    crate::metrics::UpliftConfig => |_| Ok(());
+    crate::metrics::Assignment => |_| Ok(());
+    crate::metrics::KpiRow => |_| Ok(());
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {

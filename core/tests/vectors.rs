@@ -16,6 +16,13 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 
+use patron::message::campaign::{self, Campaign};
+use patron::message::coupon::{self, CouponPool, PoolState};
+use patron::message::push::{self, PushLimits};
+use patron::message::sms::{self, Fit};
+use patron::message::{MessageInfo, Recipient, Template, TemplateSpec};
+use patron::metrics::{self, Assignment, KpiConfig, KpiRow, Metric, UpliftConfig};
+
 fn vector_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/v1");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -452,8 +459,155 @@ fn export_op(op: &str, input: Input) -> Result<Value, Error> {
     Ok(Value::String(String::from_utf8(out).unwrap()))
 }
 
+/// Reads the optional model argument `name`, or its default.
+fn arg<T: Model + Default>(v: &Value, name: &str) -> Result<T, Error> {
+    match v.get(name).filter(|x| !x.is_null()) {
+        Some(x) => T::from_value(x.clone()).map_err(|e| e.within(name)),
+        None => Ok(T::default()),
+    }
+}
+
+fn time_arg(v: &Value, name: &str) -> Result<Timestamp, Error> {
+    serde_json::from_value(v[name].clone()).map_err(|e| Error::invalid(name, e.to_string()))
+}
+
+/// The message ops take their arguments by name, as in the bindings.
+fn message_op(op: &str, input: Input) -> Result<Value, Error> {
+    let v = match input {
+        Input::Object(v) => v,
+        Input::Text(t) => serde_json::from_str(&t).unwrap(),
+    };
+    let template = |name: &str| -> Result<Template, Error> {
+        let spec = TemplateSpec::from_value(v[name].clone()).map_err(|e| e.within(name))?;
+        Template::new(spec).map_err(|e| e.within(name))
+    };
+    let text = |name: &str| v[name].as_str().unwrap_or_default().to_string();
+    match op {
+        "render_message" => {
+            let t = template("template")?;
+            let r =
+                Recipient::from_value(v["recipient"].clone()).map_err(|e| e.within("recipient"))?;
+            let info: MessageInfo = arg(&v, "info")?;
+            ok(t.render(&r, time_arg(&v, "now")?, &info))
+        }
+        "lint_template" => {
+            let t = template("template")?;
+            let r = Recipient::from_value(v["sample"].clone()).map_err(|e| e.within("sample"))?;
+            ok(Ok(t.lint(&r, time_arg(&v, "now")?)))
+        }
+        "sms_measure" => ok(Ok(sms::measure(&text("text")))),
+        "sms_fit" => {
+            let fit: Fit = arg(&v, "fit")?;
+            ok(sms::fit(&text("text"), &fit))
+        }
+        "push_fit" => {
+            let limits: PushLimits = arg(&v, "limits")?;
+            ok(push::fit(&text("title"), &text("body"), &limits))
+        }
+        "render_campaign" => {
+            let c =
+                Campaign::from_value(v["campaign"].clone()).map_err(|e| e.within("campaign"))?;
+            let templates = v["templates"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    TemplateSpec::from_value(t)
+                        .and_then(Template::new)
+                        .map_err(|e| e.within(&format!("templates[{i}]")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let recipients: Vec<Recipient> = parse::list_from_value(v["recipients"].clone())
+                .map_err(|e| e.within("recipients"))?;
+            let mut outcomes = Vec::new();
+            let summary =
+                campaign::run(&c, &templates, recipients, time_arg(&v, "now")?, |chunk| {
+                    outcomes.extend_from_slice(chunk);
+                    Ok(())
+                })?;
+            Ok(json!({"summary": summary, "outcomes": outcomes}))
+        }
+        "issue_coupons" | "redeem_coupon" => {
+            let pool = CouponPool::from_value(v["pool"].clone()).map_err(|e| e.within("pool"))?;
+            let mut state = match v.get("state").filter(|s| !s.is_null()) {
+                Some(s) => PoolState::from_value(s.clone()).map_err(|e| e.within("state"))?,
+                None => PoolState::new(&pool),
+            };
+            if op == "redeem_coupon" {
+                let contact = patron::model::Id::new(text("contact_id"))
+                    .map_err(|e| e.within("contact_id"))?;
+                let redeemed = coupon::redeem(
+                    &mut state,
+                    &text("code"),
+                    &contact,
+                    None,
+                    time_arg(&v, "at")?,
+                )?;
+                return Ok(json!({"redeemed": redeemed, "state": state}));
+            }
+            let campaign_id =
+                patron::model::Id::new(text("campaign_id")).map_err(|e| e.within("campaign_id"))?;
+            let contacts: Vec<patron::model::Id> = serde_json::from_value(v["contact_ids"].clone())
+                .map_err(|e| Error::invalid("contact_ids", e.to_string()))?;
+            let issued = coupon::issue_all(
+                &pool,
+                &mut state,
+                &campaign_id,
+                &contacts,
+                time_arg(&v, "now")?,
+            )?;
+            Ok(json!({"issued": issued, "state": state}))
+        }
+        "campaign_kpis" => {
+            let events: Vec<Event> =
+                parse::list_from_value(v["events"].clone()).map_err(|e| e.within("events"))?;
+            let config: KpiConfig = arg(&v, "config")?;
+            ok(metrics::kpis(&events, &config).map_err(|e| e.within("events")))
+        }
+        "campaign_uplift" => {
+            let assignments: Vec<Assignment> = parse::list_from_value(v["assignments"].clone())
+                .map_err(|e| e.within("assignments"))?;
+            let events: Vec<Event> =
+                parse::list_from_value(v["events"].clone()).map_err(|e| e.within("events"))?;
+            let config: UpliftConfig = arg(&v, "config")?;
+            ok(
+                metrics::uplift(&assignments, &events, &config).map_err(|e| {
+                    if e.path() == Some("confidence") {
+                        e.within("config")
+                    } else if e.path().is_some_and(|p| p.ends_with("contact_id")) {
+                        e.within("assignments")
+                    } else {
+                        e.within("events")
+                    }
+                }),
+            )
+        }
+        _ => {
+            let rows: Vec<KpiRow> =
+                parse::list_from_value(v["rows"].clone()).map_err(|e| e.within("rows"))?;
+            let metric: Metric = serde_json::from_value(v["metric"].clone())
+                .map_err(|e| Error::invalid("metric", e.to_string()))?;
+            let confidence = v.get("confidence").and_then(Value::as_f64).unwrap_or(0.95);
+            ok(
+                metrics::compare_variants(&rows, metric, confidence).map_err(|e| {
+                    if e.path() == Some("confidence") {
+                        e
+                    } else {
+                        e.within("rows")
+                    }
+                }),
+            )
+        }
+    }
+}
+
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
+        "render_message" | "lint_template" | "sms_measure" | "sms_fit" | "push_fit"
+        | "render_campaign" | "issue_coupons" | "redeem_coupon" | "campaign_kpis"
+        | "campaign_uplift" | "compare_variants" => message_op(op, input),
         "export" | "read_segment_ids" => export_op(op, input),
         "check_segments" | "segment_members" | "explain_segment" | "freeze_segment"
         | "update_segments" | "segment_overlap" | "evaluate_segments" => segment_op(op, input),

@@ -62,6 +62,18 @@ from patron._native import (
     update_segments,
     validate_event,
     validate_events,
+    render_message,
+    lint_template,
+    sms_measure,
+    sms_fit,
+    push_fit,
+    render_campaign,
+    issue_coupons,
+    redeem_coupon,
+    campaign_kpis,
+    campaign_uplift,
+    compare_variants,
+    kpi_report,
 )
 from patron import types
 from patron.errors import (
@@ -71,6 +83,8 @@ from patron.errors import (
     JsonError,
     PatronError,
     ValidationError,
+    TemplateError,
+    ExhaustedError,
 )
 
 __all__ = [
@@ -130,4 +144,18 @@ __all__ = [
     "ConsentTransitionError",
     "ConvergenceError",
     "IoError",
+    "TemplateError",
+    "ExhaustedError",
+    "render_message",
+    "lint_template",
+    "sms_measure",
+    "sms_fit",
+    "push_fit",
+    "render_campaign",
+    "issue_coupons",
+    "redeem_coupon",
+    "campaign_kpis",
+    "campaign_uplift",
+    "compare_variants",
+    "kpi_report",
 ]

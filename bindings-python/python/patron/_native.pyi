@@ -39,6 +39,18 @@ from patron.types import (
     RfmScore,
     SegmentRule,
     ValuePrediction,
+    TemplateSpec,
+    Message,
+    TemplateProblem,
+    SmsMeasure,
+    SmsFitted,
+    Push,
+    CampaignResult,
+    IssuedCoupons,
+    RedeemedCoupon,
+    KpiRow,
+    Uplift,
+    VariantComparison,
 )
 
 __version__: str
@@ -93,6 +105,18 @@ __all__ = [
     "export_facts",
     "export_segment",
     "read_segment_ids",
+    "render_message",
+    "lint_template",
+    "sms_measure",
+    "sms_fit",
+    "push_fit",
+    "render_campaign",
+    "issue_coupons",
+    "redeem_coupon",
+    "campaign_kpis",
+    "campaign_uplift",
+    "compare_variants",
+    "kpi_report",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -232,3 +256,25 @@ def export_segment(
     escape_formulas: bool = True,
 ) -> None: ...
 def read_segment_ids(source: _Path | bytes | bytearray | BinaryReader, column: str) -> list[str]: ...
+def render_message(
+    template: TemplateSpec | _Data, recipient: _Data, now: datetime | str, info: _Data | None = None
+) -> Message: ...
+def lint_template(template: TemplateSpec | _Data, sample: _Data, now: datetime | str) -> list[TemplateProblem]: ...
+def sms_measure(text: str) -> SmsMeasure: ...
+def sms_fit(text: str, fit: _Data | None = None) -> SmsFitted: ...
+def push_fit(title: str, body: str, limits: _Data | None = None) -> Push: ...
+def render_campaign(
+    campaign: _Data, templates: Sequence[TemplateSpec | _Data], recipients: Sequence[_Data], now: datetime | str
+) -> CampaignResult: ...
+def issue_coupons(
+    pool: _Data, state: _Data | None, campaign_id: str, contact_ids: Sequence[str], now: datetime | str
+) -> IssuedCoupons: ...
+def redeem_coupon(
+    pool: _Data, state: _Data, code: str, contact_id: str, at: datetime | str, order_id: str | None = None
+) -> RedeemedCoupon: ...
+def campaign_kpis(events: Sequence[Event | _Data], config: _Data | None = None) -> list[KpiRow]: ...
+def campaign_uplift(
+    assignments: Sequence[_Data], events: Sequence[Event | _Data], config: _Data | None = None
+) -> list[Uplift]: ...
+def compare_variants(rows: Sequence[KpiRow | _Data], metric: str, confidence: float = 0.95) -> list[VariantComparison]: ...
+def kpi_report(rows: Sequence[_Data], format: str) -> str: ...

@@ -53,4 +53,12 @@ class IoError(PatronError, OSError):
     """Reading the input or writing the output failed (code ``io``): a path that cannot be opened, a full disk."""
 
 
-__all__ = ["PatronError", "ValidationError", "JsonError", "ConsentTransitionError", "ConvergenceError", "IoError"]
+__all__ = ["PatronError", "ValidationError", "JsonError", "ConsentTransitionError", "ConvergenceError", "IoError", "TemplateError", "ExhaustedError"]
+
+
+class TemplateError(PatronError, ValueError):
+    """A message template that does not compile or render; ``path`` names the part, ``line`` and ``column`` the place."""
+
+
+class ExhaustedError(PatronError):
+    """A coupon pool with no code left to issue."""

@@ -210,6 +210,8 @@ class MessageActivity(_EventBase):
     campaign_id: NotRequired[str]
     channel: Channel
     url: NotRequired[str]
+    step: NotRequired[str]
+    variant: NotRequired[str]
 
 
 class CouponRedeemed(_EventBase):
@@ -683,3 +685,198 @@ class BinaryReader(Protocol):
     """Where ids may come from besides a path or bytes: a binary file object."""
 
     def read(self) -> bytes: ...
+
+
+class TemplateSpec(TypedDict, total=False):
+    """A message template (docs/messages.md): tera syntax, HTML autoescaped."""
+
+    subject: str
+    html: str
+    text: str
+    partials: dict[str, str]
+    fallbacks: dict[str, str]
+    tracking: dict[str, str]
+
+
+class Message(TypedDict):
+    """One rendered message."""
+
+    contact_id: str
+    subject: NotRequired[str]
+    html: NotRequired[str]
+    text: NotRequired[str]
+
+
+class TemplateProblem(TypedDict):
+    """An unknown variable or render error ``lint_template`` found."""
+
+    path: str
+    variable: NotRequired[str]
+    message: str
+    line: NotRequired[int]
+    column: NotRequired[int]
+
+
+class SmsMeasure(TypedDict):
+    """What a text costs as an SMS."""
+
+    encoding: Literal["gsm7", "ucs2"]
+    chars: int
+    units: int
+    parts: int
+    per_part: int
+    remaining: int
+    non_gsm: NotRequired[list[str]]
+
+
+class SmsFitted(TypedDict):
+    """A text fitted to its parts."""
+
+    text: str
+    truncated: bool
+    measure: SmsMeasure
+
+
+class Push(TypedDict):
+    """A push title and body within their limits."""
+
+    title: str
+    body: str
+    truncated: bool
+
+
+class CampaignOutcome(TypedDict):
+    """One recipient's outcome in a campaign."""
+
+    contact_id: str
+    status: Literal["rendered", "control", "skipped", "failed"]
+    variant: NotRequired[str]
+    reason: NotRequired[str]
+    subject: NotRequired[str]
+    html: NotRequired[str]
+    text: NotRequired[str]
+    error: NotRequired[dict[str, str]]
+
+
+class CampaignSummary(TypedDict):
+    """Counts over a campaign's audience."""
+
+    audience: int
+    rendered: int
+    control: int
+    skipped: int
+    failed: int
+
+
+class CampaignResult(TypedDict):
+    """What ``render_campaign`` returns."""
+
+    summary: CampaignSummary
+    outcomes: list[CampaignOutcome]
+
+
+class IssuedCoupon(TypedDict):
+    """One issued coupon code."""
+
+    code: str
+    contact_id: str
+    campaign_id: str
+    issued_at: datetime
+    expires_at: NotRequired[datetime]
+    redeemed_at: NotRequired[datetime]
+    order_id: NotRequired[str]
+
+
+class PoolState(TypedDict):
+    """The codes a pool has issued: the state the host stores."""
+
+    pool_id: str
+    next: int
+    issued: list[IssuedCoupon]
+
+
+class IssuedCoupons(TypedDict):
+    """What ``issue_coupons`` returns."""
+
+    issued: list[IssuedCoupon]
+    state: PoolState
+
+
+class RedeemedCoupon(TypedDict):
+    """What ``redeem_coupon`` returns."""
+
+    redeemed: IssuedCoupon
+    state: PoolState
+
+
+class KpiRow(TypedDict):
+    """One row of a campaign KPI report (docs/messages.md)."""
+
+    campaign_id: NotRequired[str]
+    step: NotRequired[str]
+    variant: NotRequired[str]
+    channel: NotRequired[str]
+    sent: int
+    delivered: int
+    opened: int
+    clicked: int
+    unsubscribed: int
+    bounced: int
+    complained: int
+    converted: int
+    orders: int
+    revenue: float
+    currency: NotRequired[str]
+    delivery_rate: float | None
+    bounce_rate: float | None
+    open_rate: float | None
+    click_rate: float | None
+    click_to_open_rate: float | None
+    unsubscribe_rate: float | None
+    complaint_rate: float | None
+    conversion_rate: float | None
+    revenue_per_delivered: float | None
+
+
+class Effect(TypedDict):
+    """A difference with its interval and two-sided p-value."""
+
+    absolute: float
+    relative: float | None
+    low: float
+    high: float
+    p_value: float
+
+
+class GroupOutcome(TypedDict):
+    """One group's conversion and revenue."""
+
+    contacts: int
+    converted: int
+    conversion_rate: float | None
+    revenue: float
+    revenue_per_contact: float | None
+
+
+class Uplift(TypedDict):
+    """A campaign against its control group."""
+
+    campaign_id: str
+    treatment: GroupOutcome
+    control: GroupOutcome
+    conversion: Effect | None
+    revenue_per_contact: Effect | None
+    currency: NotRequired[str]
+
+
+class VariantComparison(TypedDict):
+    """One A/B variant against the baseline."""
+
+    campaign_id: NotRequired[str]
+    metric: str
+    baseline: str
+    variant: str
+    baseline_rate: float | None
+    variant_rate: float | None
+    effect: Effect | None
+    significant: bool

@@ -225,6 +225,12 @@ pub struct MessageActivity {
     /// The link clicked (only on `message_clicked`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<Url>,
+    /// The step of a chain (trigger rule) the message belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Name>,
+    /// The A/B variant the message belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Name>,
 }
 
 /// A coupon was used.
