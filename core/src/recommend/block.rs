@@ -29,8 +29,8 @@ pub enum BlockKind {
     Interests,
     /// Products matching the contact's searches (name, brand, tags).
     Searches,
-    /// What the contact buys repeatedly, most often first, the ones due by
-    /// their usual interval ahead of ties.
+    /// What the contact bought, scored by orders, recency and how close the
+    /// product is to its usual reorder interval.
     BuyAgain,
     /// The neighbours of everything the contact bought, viewed, carted and
     /// wished for, summed (Amazon's item-to-item recommendations).

@@ -12,7 +12,7 @@
 //!   not bought, and the block leaves bought products out.
 //!
 //! The metrics are those of `implicit`'s `ranking_metrics_at_k`: precision
-//! divides hits by `min(k, truth)`, not `k`; MAP averages the precision at each
+//! divides all hits by the sum over contacts of `min(k, truth)`, not `k`; MAP averages the precision at each
 //! hit over `min(k, truth)`; NDCG uses binary gains, `1 / log2(rank + 1)`, over
 //! the ideal for `min(k, truth)` hits. Recall is hits over the truth size, hit
 //! rate the share of contacts with at least one hit. Contacts whose truth is
@@ -36,7 +36,7 @@ use crate::model::{Catalog, Id};
 pub struct Metrics {
     /// Contacts averaged over.
     pub contacts: usize,
-    /// Hits over `min(k, truth)`.
+    /// Hits over `min(k, truth)` (over contacts: summed hits over summed `min(k, truth)`).
     pub precision: f64,
     /// Hits over the truth.
     pub recall: f64,
@@ -89,15 +89,21 @@ pub fn score_list(recommended: &[&str], truth: &HashSet<&str>, k: usize) -> Metr
     m
 }
 
-fn mean(all: &[Metrics]) -> Metrics {
+/// One contact's metrics and its `min(k, truth)`.
+type Scored = (Metrics, usize);
+
+/// Averages per-contact metrics, each with its `min(k, truth)`.
+fn mean(all: &[(Metrics, usize)]) -> Metrics {
     let n = all.len();
     if n == 0 {
         return Metrics::default();
     }
-    let avg = |f: fn(&Metrics) -> f64| all.iter().map(f).sum::<f64>() / n as f64;
+    let avg = |f: fn(&Metrics) -> f64| all.iter().map(|(m, _)| f(m)).sum::<f64>() / n as f64;
+    let cuts: usize = all.iter().map(|(_, c)| c).sum();
+    let hits: f64 = all.iter().map(|(m, c)| m.precision * *c as f64).sum();
     Metrics {
         contacts: n,
-        precision: avg(|m| m.precision),
+        precision: hits / cuts as f64,
         recall: avg(|m| m.recall),
         hit_rate: avg(|m| m.hit_rate),
         map: avg(|m| m.map),
@@ -203,7 +209,8 @@ pub fn evaluate(
     recommender
         .blocks(&all_message, &ContactHistory::default(), now)
         .map_err(|e| e.within("spec"))?;
-    let scored: Vec<(Metrics, Option<Metrics>)> = test
+    let cut = |truth: &HashSet<&str>| k.min(truth.len());
+    let scored: Vec<(Scored, Option<Scored>)> = test
         .par_iter()
         .map(|t| {
             let history = ContactHistory::from_baskets(
@@ -224,17 +231,17 @@ pub fn evaluate(
             };
             let all = ids(&all_message);
             let all: Vec<&str> = all.iter().map(Id::as_str).collect();
-            let all = score_list(&all, &truth, k);
+            let all = (score_list(&all, &truth, k), cut(&truth));
             let new = (!new_truth.is_empty()).then(|| {
                 let new = ids(&new_message);
                 let new: Vec<&str> = new.iter().map(Id::as_str).collect();
-                score_list(&new, &new_truth, k)
+                (score_list(&new, &new_truth, k), cut(&new_truth))
             });
             (all, new)
         })
         .collect();
-    let all: Vec<Metrics> = scored.iter().map(|s| s.0).collect();
-    let new: Vec<Metrics> = scored.iter().filter_map(|s| s.1).collect();
+    let all: Vec<(Metrics, usize)> = scored.iter().map(|s| s.0).collect();
+    let new: Vec<(Metrics, usize)> = scored.iter().filter_map(|s| s.1).collect();
     Ok(Evaluation {
         k,
         test_contacts: test.len(),

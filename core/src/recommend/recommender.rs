@@ -394,22 +394,7 @@ impl<'a> Recommender<'a> {
                 let mut v: Vec<(&str, f64, Timestamp)> = history
                     .bought
                     .iter()
-                    .map(|b| {
-                        let first = b.first_at.unwrap_or(b.last_at);
-                        let closeness = if b.orders >= 2 {
-                            let span = first.whole_days_until(b.last_at) as f64;
-                            let interval = (span / (b.orders - 1) as f64).max(1.0);
-                            let r = (b.last_at.whole_days_until(now) as f64).max(0.5) / interval;
-                            r.min(1.0 / r)
-                        } else {
-                            0.0
-                        };
-                        (
-                            b.product_id.as_str(),
-                            b.orders as f64 + 0.5 * closeness,
-                            b.last_at,
-                        )
-                    })
+                    .map(|b| (b.product_id.as_str(), buy_again_score(b, now), b.last_at))
                     .collect();
                 v.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(b.0)));
                 self.list(v.into_iter().map(|(p, s, _)| (p, s)))
@@ -621,6 +606,27 @@ impl<'a> Recommender<'a> {
     pub fn known_to_model(&self) -> usize {
         self.to_model.iter().filter(|m| m.is_some()).count()
     }
+}
+
+/// How much a bought product is due again at `now`: the orders that held it,
+/// plus up to 4 for recency (`4 exp(-days since the last order / 30)`), plus
+/// up to 1 for being at its usual interval (`min(r, 1 / r)`, `r` the days
+/// since the last order over the mean days between orders; products bought
+/// once have no interval). The weights were chosen on the Instacart sample
+/// (see `core/tests/instacart.rs`); plain frequency scores about 0.01 NDCG
+/// lower there.
+fn buy_again_score(b: &super::history::BoughtItem, now: Timestamp) -> f64 {
+    let since = b.last_at.whole_days_until(now) as f64;
+    let closeness = if b.orders >= 2 {
+        let first = b.first_at.unwrap_or(b.last_at);
+        let span = first.whole_days_until(b.last_at) as f64;
+        let interval = (span / (b.orders - 1) as f64).max(1.0);
+        let r = since.max(0.5) / interval;
+        r.min(1.0 / r)
+    } else {
+        0.0
+    };
+    b.orders as f64 + 4.0 * (-since / 30.0).exp() + closeness
 }
 
 /// Candidates of one source, best first: catalog positions and scores.
