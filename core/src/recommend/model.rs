@@ -17,7 +17,6 @@
 //! a dense scratch array and cut to its top `K`, so the model's size is at
 //! most `3 * K` neighbours per product whatever the history.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
@@ -486,55 +485,110 @@ impl ItemModel {
         let k = self.config.neighbours;
         for table in Table::ALL {
             let rows = &counts.rows[table.slot()];
-            let weighted: Cow<'_, [Vec<(u32, f32)>]> = match self.config.weighting {
-                Weighting::Cosine => Cow::Borrowed(rows),
-                Weighting::Bm25 { k1, b } => Cow::Owned(bm25(rows, n, k1, b)),
+            let weighted = match self.config.weighting {
+                Weighting::Cosine => Csr::from_rows(rows),
+                Weighting::Bm25 { k1, b } => Csr::from_rows(&bm25(rows, n, k1, b)),
             };
-            let columns = transpose(&weighted, n);
+            let columns = weighted.transpose(n);
             let norms: Vec<f32> = match self.config.weighting {
-                Weighting::Cosine => columns
-                    .iter()
-                    .map(|col| col.iter().map(|&(_, w)| w * w).sum::<f32>().sqrt())
+                Weighting::Cosine => (0..n)
+                    .map(|i| {
+                        columns
+                            .row(i)
+                            .iter()
+                            .map(|&(_, w)| w * w)
+                            .sum::<f32>()
+                            .sqrt()
+                    })
                     .collect(),
                 Weighting::Bm25 { .. } => vec![1.0; n],
             };
-            let lists: Vec<(u32, Vec<Neighbour>)> = products
-                .par_iter()
-                .map_init(
-                    || (vec![0.0f32; n], vec![false; n], Vec::<u32>::new()),
-                    |(acc, mark, hit), &i| {
-                        let col = &columns[i as usize];
-                        for &(u, wi) in col {
-                            for &(j, wj) in &weighted[u as usize] {
-                                if !mark[j as usize] {
-                                    mark[j as usize] = true;
-                                    hit.push(j);
+            // Chunks share one scratch row each: a dense accumulator over all
+            // products, reset through the list of the products it touched.
+            let lists: Vec<Vec<(u32, Vec<Neighbour>)>> = products
+                .par_chunks(256)
+                .map(|chunk| {
+                    let mut acc = vec![0.0f32; n];
+                    let mut mark = vec![false; n];
+                    let mut hit: Vec<u32> = Vec::new();
+                    let mut found: Vec<Neighbour> = Vec::new();
+                    chunk
+                        .iter()
+                        .map(|&i| {
+                            for &(u, wi) in columns.row(i as usize) {
+                                for &(j, wj) in weighted.row(u as usize) {
+                                    if !mark[j as usize] {
+                                        mark[j as usize] = true;
+                                        hit.push(j);
+                                    }
+                                    acc[j as usize] += wi * wj;
                                 }
-                                acc[j as usize] += wi * wj;
                             }
-                        }
-                        let ni = norms[i as usize];
-                        let mut found: Vec<Neighbour> = hit
-                            .iter()
-                            .filter(|&&j| j != i)
-                            .filter_map(|&j| {
+                            let ni = norms[i as usize];
+                            found.clear();
+                            found.extend(hit.iter().filter(|&&j| j != i).filter_map(|&j| {
                                 let s = acc[j as usize] / (ni * norms[j as usize]);
                                 (s > 0.0 && s.is_finite()).then_some((j, s))
-                            })
-                            .collect();
-                        for &j in hit.iter() {
-                            acc[j as usize] = 0.0;
-                            mark[j as usize] = false;
-                        }
-                        hit.clear();
-                        (i, top_k(found.as_mut_slice(), k))
-                    },
-                )
+                            }));
+                            for &j in hit.iter() {
+                                acc[j as usize] = 0.0;
+                                mark[j as usize] = false;
+                            }
+                            hit.clear();
+                            (i, top_k(found.as_mut_slice(), k))
+                        })
+                        .collect()
+                })
                 .collect();
-            for (i, list) in lists {
+            for (i, list) in lists.into_iter().flatten() {
                 self.neighbours[table.slot()][i as usize] = list;
             }
         }
+    }
+}
+
+/// Rows of `(index, weight)` in one allocation: row `r` is
+/// `items[offsets[r]..offsets[r + 1]]`.
+struct Csr {
+    offsets: Vec<usize>,
+    items: Vec<(u32, f32)>,
+}
+
+impl Csr {
+    fn from_rows(rows: &[Vec<(u32, f32)>]) -> Csr {
+        let mut offsets = Vec::with_capacity(rows.len() + 1);
+        offsets.push(0);
+        let mut items = Vec::with_capacity(rows.iter().map(Vec::len).sum());
+        for row in rows {
+            items.extend_from_slice(row);
+            offsets.push(items.len());
+        }
+        Csr { offsets, items }
+    }
+
+    fn row(&self, r: usize) -> &[(u32, f32)] {
+        &self.items[self.offsets[r]..self.offsets[r + 1]]
+    }
+
+    /// Product-major columns of these unit-major rows: for each of `n`
+    /// products, `(unit, weight)` in unit order.
+    fn transpose(&self, n: usize) -> Csr {
+        let mut offsets = vec![0usize; n + 1];
+        for &(p, _) in &self.items {
+            offsets[p as usize + 1] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut next = offsets.clone();
+        let mut items = vec![(0u32, 0.0f32); self.items.len()];
+        for r in 0..self.offsets.len() - 1 {
+            for &(p, w) in self.row(r) {
+                items[next[p as usize]] = (r as u32, w);
+                next[p as usize] += 1;
+            }
+        }
+        Csr { offsets, items }
     }
 }
 
@@ -578,23 +632,6 @@ fn bm25(rows: &[Vec<(u32, f32)>], n: usize, k1: f64, b: f64) -> Vec<Vec<(u32, f3
                 .collect()
         }
     }
-}
-
-/// Product-major columns of unit-major rows: for each product, `(unit, weight)`.
-fn transpose(rows: &[Vec<(u32, f32)>], n: usize) -> Vec<Vec<(u32, f32)>> {
-    let mut sizes = vec![0usize; n];
-    for row in rows {
-        for &(p, _) in row {
-            sizes[p as usize] += 1;
-        }
-    }
-    let mut columns: Vec<Vec<(u32, f32)>> = sizes.into_iter().map(Vec::with_capacity).collect();
-    for (u, row) in rows.iter().enumerate() {
-        for &(p, w) in row {
-            columns[p as usize].push((u as u32, w));
-        }
-    }
-    columns
 }
 
 /// The best `k`, by score then by index.
