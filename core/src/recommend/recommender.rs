@@ -199,6 +199,23 @@ impl<'a> Recommender<'a> {
         Ok(out)
     }
 
+    /// [`Recommender::blocks`] for many contacts at once, in parallel: one
+    /// list of blocks per history, in input order. The message is checked
+    /// once; its errors are those of `blocks`.
+    pub fn blocks_many(
+        &self,
+        message: &Message,
+        histories: &[ContactHistory],
+        now: Timestamp,
+    ) -> Result<Vec<Vec<Block>>> {
+        use rayon::prelude::*;
+        self.blocks(message, &ContactHistory::default(), now)?;
+        histories
+            .par_iter()
+            .map(|h| self.blocks(message, h, now))
+            .collect()
+    }
+
     fn check(&self, spec: &BlockSpec) -> Result<()> {
         if spec.size == 0 || spec.size > MAX_BLOCK_SIZE {
             return Err(Error::invalid(
@@ -426,28 +443,34 @@ impl<'a> Recommender<'a> {
         Box::new(v.into_iter())
     }
 
-    fn add_neighbours(&self, table: Table, id: &str, weight: f64, scores: &mut HashMap<u32, f64>) {
+    /// Pushes the weighted neighbours of `id`; [`summed`] adds them up.
+    fn add_neighbours(&self, table: Table, id: &str, weight: f64, scores: &mut Vec<(u32, f64)>) {
         let Some(model) = self.model else { return };
         let Some(m) = model.product_index(id) else {
             return;
         };
         for &(q, s) in model.neighbours_of(table, m) {
             if let Some(Some(i)) = self.from_model.get(q as usize) {
-                *scores.entry(*i).or_insert(0.0) += weight * f64::from(s);
+                scores.push((*i, weight * f64::from(s)));
             }
         }
     }
 
     fn neighbours<'s>(&'s self, table: Table, anchors: &[&str]) -> Candidates<'s> {
-        let mut scores = HashMap::new();
+        let mut scores = Vec::new();
         for a in anchors {
             self.add_neighbours(table, a, 1.0, &mut scores);
         }
-        self.ranked(scores)
+        self.ranked_list(summed(scores))
+    }
+
+    fn ranked_list<'s>(&'s self, mut v: Vec<(u32, f64)>) -> Candidates<'s> {
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Box::new(v.into_iter())
     }
 
     fn for_you<'s>(&'s self, history: &ContactHistory) -> Candidates<'s> {
-        let mut scores = HashMap::new();
+        let mut scores = Vec::new();
         for b in &history.bought {
             self.add_neighbours(
                 Table::Bought,
@@ -468,7 +491,7 @@ impl<'a> Recommender<'a> {
         for p in &history.wishlist {
             self.add_neighbours(Table::Bought, p.as_str(), 1.0, &mut scores);
         }
-        self.ranked(scores)
+        self.ranked_list(summed(scores))
     }
 
     fn interests<'s>(&'s self, history: &ContactHistory) -> Candidates<'s> {
@@ -567,10 +590,10 @@ impl<'a> Recommender<'a> {
                 }
             }
             // Bought together, from another category than the anchor's.
-            let mut together = HashMap::new();
+            let mut together = Vec::new();
             self.add_neighbours(Table::Together, a, 1.0, &mut together);
             let own = anchor.and_then(leaf);
-            for (i, s) in together {
+            for (i, s) in summed(together) {
                 let other = leaf(self.products[i as usize]);
                 if own.is_none() || other != own {
                     *scores.entry(i).or_insert(0.0) += s.min(1.0);
@@ -627,6 +650,20 @@ fn buy_again_score(b: &super::history::BoughtItem, now: Timestamp) -> f64 {
         0.0
     };
     b.orders as f64 + 4.0 * (-since / 30.0).exp() + closeness
+}
+
+/// Scores added up per product, in the order they were pushed (a stable
+/// sort by product, then one pass).
+fn summed(mut scores: Vec<(u32, f64)>) -> Vec<(u32, f64)> {
+    scores.sort_by_key(|&(i, _)| i);
+    let mut out: Vec<(u32, f64)> = Vec::with_capacity(scores.len());
+    for (i, s) in scores {
+        match out.last_mut() {
+            Some(last) if last.0 == i => last.1 += s,
+            _ => out.push((i, s)),
+        }
+    }
+    out
 }
 
 /// Candidates of one source, best first: catalog positions and scores.
