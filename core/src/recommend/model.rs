@@ -233,7 +233,10 @@ pub struct ItemModel {
     /// Popularity per product index.
     pub popularity: Vec<Popularity>,
     /// Neighbour lists per table (bought, together, viewed), per product
-    /// index, best first; never the product itself.
+    /// index, best first; never the product itself. Scores are `f32`, written
+    /// as the `f64` of the same value, so that every JSON writer (Rust,
+    /// Python, Node) gives the same text.
+    #[serde(serialize_with = "wide_scores")]
     pub neighbours: [Vec<Vec<Neighbour>>; 3],
     /// The counts, kept when `config.incremental` is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -590,6 +593,21 @@ impl Csr {
         }
         Csr { offsets, items }
     }
+}
+
+fn wide_scores<S: serde::Serializer>(
+    tables: &[Vec<Vec<Neighbour>>; 3],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    let wide: Vec<Vec<Vec<(u32, f64)>>> = tables
+        .iter()
+        .map(|t| {
+            t.iter()
+                .map(|l| l.iter().map(|&(p, x)| (p, f64::from(x))).collect())
+                .collect()
+        })
+        .collect();
+    wide.serialize(s)
 }
 
 fn touched_has(touched: &[u32], p: u32) -> bool {
