@@ -76,18 +76,21 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	cargo run --quiet --release -p patron --example purchase
 	cargo run --quiet --release -p patron --example segment
 	cargo run --quiet --release -p patron --example predict
+	cargo run --quiet --release -p patron --example recommend
 	$(VPY) examples/python/quickstart.py
 	$(VPY) examples/python/rfm.py
 	$(VPY) examples/python/profile.py
 	$(VPY) examples/python/purchase.py
 	$(VPY) examples/python/segment.py
 	$(VPY) examples/python/predict.py
+	$(VPY) examples/python/recommend.py
 	NODE_PATH=target/node_path node examples/node/quickstart.js
 	NODE_PATH=target/node_path node examples/node/rfm.js
 	NODE_PATH=target/node_path node examples/node/profile.js
 	NODE_PATH=target/node_path node examples/node/purchase.js
 	NODE_PATH=target/node_path node examples/node/segment.js
 	NODE_PATH=target/node_path node examples/node/predict.js
+	NODE_PATH=target/node_path node examples/node/recommend.js
 
 docs-check: ## Check that docs and README quote the tested example files exactly
 	$(PYTHON) scripts/snippets.py --check
@@ -102,6 +105,7 @@ bench-python: python ## Python-side benches against the usual Python tools (inst
 	$(VPY) benches/python/fit_cdnow.py
 	$(VPY) benches/python/rfm_purchases.py
 	$(VPY) benches/python/recommend_instacart.py
+	$(VPY) benches/python/recommend_build.py
 
 bench-node: node ## Node-side bench (the overhead of the Node boundary)
 	NODE_PATH=target/node_path node benches/node/parse_events.js

@@ -13,6 +13,7 @@ mod model;
 mod predict;
 mod profile;
 mod purchase;
+mod recommend;
 mod rfm;
 mod segment;
 mod task;

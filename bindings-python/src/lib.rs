@@ -14,6 +14,7 @@ mod model;
 mod predict;
 mod profile;
 mod purchase;
+mod recommend;
 mod rfm;
 mod segment;
 
@@ -69,5 +70,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export::export_facts, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_segment, m)?)?;
     m.add_function(wrap_pyfunction!(export::read_segment_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend::build_item_model, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend::update_item_model, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend::recommend_blocks, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend::evaluate_recommendations, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend::recommend_blocks_many, m)?)?;
     Ok(())
 }

@@ -76,6 +76,20 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "update_segments": lambda v: patron.update_segments(v["segments"], v["previous"], v["facts"]),
     "segment_changes": lambda v: patron.segment_changes(v["before"], v["after"], v["at"]),
     "segment_overlap": lambda v: patron.segment_overlap(v["segments"], v["memberships"]),
+    "build_item_model": lambda v: patron.build_item_model(v["baskets"], v["now"], v.get("config")),
+    "update_item_model": lambda v: patron.update_item_model(
+        patron.build_item_model(v["baskets"], v["now"], v.get("config")), v["new_baskets"]
+    ),
+    "recommend_blocks": lambda v: patron.recommend_blocks(
+        v["catalog"],
+        v["message"],
+        v.get("history"),
+        v["now"],
+        patron.build_item_model(v["baskets"], v["now"], v.get("config")) if "baskets" in v else None,
+    ),
+    "evaluate_recommendations": lambda v: patron.evaluate_recommendations(
+        v["catalog"], v["baskets"], v["spec"], v["k"], v.get("config")
+    ),
 }
 
 TEXT_OPS: dict[str, Callable[[str], Any]] = {
@@ -121,6 +135,10 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "update_segments",
             "segment_changes",
             "segment_overlap",
+            "build_item_model",
+            "update_item_model",
+            "recommend_blocks",
+            "evaluate_recommendations",
         )
     },
 }

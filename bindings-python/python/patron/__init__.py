@@ -61,6 +61,11 @@ from patron._native import (
     update_segments,
     validate_event,
     validate_events,
+    build_item_model,
+    update_item_model,
+    recommend_blocks,
+    evaluate_recommendations,
+    recommend_blocks_many,
 )
 from patron import types
 from patron.errors import (
@@ -128,4 +133,9 @@ __all__ = [
     "ConsentTransitionError",
     "ConvergenceError",
     "IoError",
+    "build_item_model",
+    "update_item_model",
+    "recommend_blocks",
+    "evaluate_recommendations",
+    "recommend_blocks_many",
 ]

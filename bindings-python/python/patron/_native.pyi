@@ -39,6 +39,9 @@ from patron.types import (
     RfmScore,
     SegmentRule,
     ValuePrediction,
+    Block,
+    Evaluation,
+    ItemModel,
 )
 
 __version__: str
@@ -92,6 +95,11 @@ __all__ = [
     "export_facts",
     "export_segment",
     "read_segment_ids",
+    "build_item_model",
+    "update_item_model",
+    "recommend_blocks",
+    "evaluate_recommendations",
+    "recommend_blocks_many",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -230,3 +238,22 @@ def export_segment(
     escape_formulas: bool = True,
 ) -> None: ...
 def read_segment_ids(source: _Path | bytes | bytearray | BinaryReader, column: str) -> list[str]: ...
+def build_item_model(baskets: Sequence[_Data], now: datetime | str, config: _Data | None = None) -> ItemModel: ...
+def update_item_model(model: ItemModel | _Data, baskets: Sequence[_Data]) -> ItemModel: ...
+def recommend_blocks(
+    catalog: _Data,
+    message: _Data,
+    history: _Data | None,
+    now: datetime | str,
+    model: ItemModel | _Data | None = None,
+) -> list[Block]: ...
+def evaluate_recommendations(
+    catalog: _Data, baskets: Sequence[_Data], spec: _Data, k: int, config: _Data | None = None
+) -> Evaluation: ...
+def recommend_blocks_many(
+    catalog: _Data,
+    message: _Data,
+    histories: Sequence[_Data],
+    now: datetime | str,
+    model: ItemModel | _Data | None = None,
+) -> list[list[Block]]: ...
