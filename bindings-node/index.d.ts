@@ -575,3 +575,65 @@ export function campaignUplift (assignments: Data[], events: Data[], config?: Da
 export function compareVariants (rows: Array<KpiRow | Data>, metric: string, confidence?: number): VariantComparison[]
 /** A report (KPI rows or uplifts) as csv or json text. */
 export function kpiReport (rows: Array<KpiRow | Uplift | Data>, format: 'csv' | 'json'): string
+
+/** Where a recommendation block's products come from (docs/recommend.md). */
+export type BlockKind =
+  | 'bestsellers' | 'top_rated' | 'new_arrivals' | 'trending'
+  | 'recently_viewed' | 'from_cart' | 'from_wishlist' | 'interests' | 'searches' | 'buy_again' | 'for_you'
+  | 'similar' | 'also_viewed' | 'also_bought' | 'bought_together' | 'accessories' | 'up_sell'
+
+/** The item-to-item model (buildItemModel): store it as JSON and pass it back. */
+export interface ItemModel {
+  version: number
+  config: Record<string, unknown>
+  built_at: Timestamp
+  products: string[]
+  popularity: Array<{ orders: number, recent_orders: number, previous_orders: number, views: number }>
+  /** Per table (bought, together, viewed), per product index: `[product index, score]`, best first. */
+  neighbours: Array<Array<Array<[number, number]>>>
+  interactions?: Record<string, unknown>
+}
+
+/** One product in a block, the kind that filled it (the block's own or a fallback) and its score. */
+export interface Slot {
+  product_id: string
+  source: BlockKind
+  score: number
+}
+
+export interface Block {
+  name: string
+  kind: BlockKind
+  slots: Slot[]
+}
+
+export interface RankingMetrics {
+  contacts: number
+  precision: number
+  recall: number
+  hit_rate: number
+  map: number
+  ndcg: number
+}
+
+/** Leave-last-basket-out evaluation (evaluateRecommendations). */
+export interface Evaluation {
+  k: number
+  test_contacts: number
+  all_items: RankingMetrics
+  new_items: RankingMetrics
+}
+
+/** The item-to-item model from baskets (`{contact_id, at, kind?, product_ids}`), `now` ending the recent window. */
+export function buildItemModel (baskets: Data[], now: TimestampInput, config?: Data | null): Promise<ItemModel>
+/** The model with new baskets added (not for a model built with `incremental: false`). */
+export function updateItemModel (model: ItemModel | Data, baskets: Data[]): Promise<ItemModel>
+/** The blocks of one message (`{triggers?, blocks}`) for one contact's history (`null`: none) at `now`. */
+export function recommendBlocks (catalog: Data, message: Data, history: Data | null, now: TimestampInput,
+  model?: ItemModel | Data | null): Promise<Block[]>
+/** Leave-last-basket-out evaluation of one block spec at `k` slots. */
+export function evaluateRecommendations (catalog: Data, baskets: Data[], spec: Data, k: number,
+  config?: Data | null): Promise<Evaluation>
+/** The blocks of one message for many contacts' histories, in parallel (the catalog and the model indexed once). */
+export function recommendBlocksMany (catalog: Data, message: Data, histories: Data[], now: TimestampInput,
+  model?: ItemModel | Data | null): Promise<Block[][]>

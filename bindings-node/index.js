@@ -268,6 +268,20 @@ module.exports = {
     exportAsync(native.exportSegmentJson, out, encode(segments, 'segments', 'segments'), String(name),
       encode(facts, 'facts', 'facts'), encodeColumns(columns), String(format), outPath(out), escapeFormulas(options)),
   readSegmentIds: async (source, column) => callAsync(native.readSegmentIdsJson, ...idsSource(source), String(column)),
+  buildItemModel: async (baskets, now, config) =>
+    callAsync(native.buildItemModelJson, encode(baskets, 'baskets', 'baskets'), encodeTime(now, 'now'), encode(config || {}, 'config', 'config')),
+  updateItemModel: async (model, baskets) =>
+    callAsync(native.updateItemModelJson, encode(model, 'model', 'model'), encode(baskets, 'baskets', 'baskets')),
+  recommendBlocks: async (catalog, message, history, now, model) =>
+    callAsync(native.recommendBlocksJson, encode(catalog, 'catalog', 'catalog'), encode(message, 'message', 'message'),
+      history == null ? 'null' : encode(history, 'history', 'history'), encodeTime(now, 'now'),
+      model == null ? 'null' : encode(model, 'model', 'model')),
+  recommendBlocksMany: async (catalog, message, histories, now, model) =>
+    callAsync(native.recommendBlocksManyJson, encode(catalog, 'catalog', 'catalog'), encode(message, 'message', 'message'),
+      encode(histories, 'histories', 'histories'), encodeTime(now, 'now'), model == null ? 'null' : encode(model, 'model', 'model')),
+  evaluateRecommendations: async (catalog, baskets, spec, k, config) =>
+    callAsync(native.evaluateRecommendationsJson, encode(catalog, 'catalog', 'catalog'), encode(baskets, 'baskets', 'baskets'),
+      encode(spec, 'spec', 'spec'), k, encode(config || {}, 'config', 'config')),
   PatronError,
   ValidationError,
   JsonError,

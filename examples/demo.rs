@@ -311,6 +311,7 @@ fn main() -> Result<(), patron::Error> {
     let (profiles, facts) = print_profiles(&contacts, &catalog, &events, as_of)?;
     print_rfm(&facts, as_of)?;
     print_segments(&profiles, &catalog, &facts)?;
+    print_recommendations(&catalog, &events, &facts, as_of)?;
 
     println!("\nBad input gets a typed error that names the field:");
     let bad = r#"{"type": "order_placed", "id": "e-x", "contact_id": "c1", "at": "2024-05-01T10:00:00+02:00",
@@ -424,6 +425,83 @@ fn print_campaign(
     let out = metrics::write_report(&rows, patron::segment::Format::Csv, Vec::new())?;
     for line in String::from_utf8_lossy(&out).lines() {
         println!("  {line}");
+    }
+    Ok(())
+}
+
+/// Recommendation blocks for a few sample contacts: the item-to-item model
+/// learns from every order and view in the log.
+fn print_recommendations(
+    catalog: &Catalog,
+    events: &[Event],
+    facts: &[patron::profile::Facts],
+    as_of: patron::model::Timestamp,
+) -> Result<(), patron::Error> {
+    use patron::recommend::{
+        Basket, BasketKind, ContactHistory, ItemModel, Message, ModelConfig, Recommender,
+    };
+
+    let baskets: Vec<Basket> = events
+        .iter()
+        .filter_map(|e| {
+            let contact_id = e.contact_id.clone()?;
+            let (kind, product_ids) = match &e.kind {
+                EventKind::OrderPlaced(o) => (
+                    BasketKind::Order,
+                    o.lines.iter().map(|l| l.product_id.clone()).collect(),
+                ),
+                EventKind::ProductViewed(v) => (BasketKind::View, vec![v.product_id.clone()]),
+                _ => return None,
+            };
+            Some(Basket {
+                contact_id,
+                at: e.at,
+                kind,
+                product_ids,
+            })
+        })
+        .collect();
+    let model = ItemModel::build(&baskets, as_of, &ModelConfig::default())?;
+    let recommender = Recommender::new(catalog, Some(&model));
+    let message: Message = parse::from_json(
+        r#"{"blocks": [{"kind": "buy_again", "size": 3},
+                       {"name": "picked for you", "kind": "for_you", "size": 4},
+                       {"name": "bestsellers, one per category", "kind": "bestsellers", "size": 3,
+                        "filters": {"max_per_category": 1}}]}"#,
+    )?;
+    println!(
+        "\nRecommendations ({} baskets; model of {} products):",
+        baskets.len(),
+        model.products.len()
+    );
+    let names: std::collections::HashMap<&str, &str> = catalog
+        .products
+        .iter()
+        .map(|p| (p.id.as_str(), p.name.as_str()))
+        .collect();
+    for f in facts.iter().filter(|f| f.orders >= 2).take(3) {
+        let history = ContactHistory::from_facts(f);
+        println!(
+            "  {} ({} orders, {} products viewed):",
+            f.contact_id,
+            f.orders,
+            history.viewed.len()
+        );
+        for block in recommender.blocks(&message, &history, as_of)? {
+            let slots: Vec<String> = block
+                .slots
+                .iter()
+                .map(|s| {
+                    let name = names.get(s.product_id.as_str()).unwrap_or(&"?");
+                    if s.source == block.kind {
+                        (*name).to_string()
+                    } else {
+                        format!("{name} [{}]", s.source)
+                    }
+                })
+                .collect();
+            println!("    {:<30} {}", block.name, slots.join(", "));
+        }
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ mod model;
 mod predict;
 mod profile;
 mod purchase;
+mod recommend;
 mod rfm;
 mod segment;
 mod task;

@@ -80,3 +80,16 @@ async function messages (): Promise<void> {
   void [letter, problems, sms, fitted, push, run, state, uplift, ab, csv]
 }
 void messages
+async function recommendations (catalog: patron.Data): Promise<void> {
+  const model: patron.ItemModel = await patron.buildItemModel(
+    [{ contact_id: 'c', at: new Date(), product_ids: ['p1', 'p2'] }], new Date(), { neighbours: 10 })
+  const updated: patron.ItemModel = await patron.updateItemModel(model, [{ contact_id: 'd', at: '2024-01-01T00:00:00Z', product_ids: ['p1'] }])
+  const blocks: patron.Block[] = await patron.recommendBlocks(catalog, { triggers: ['p1'], blocks: [{ kind: 'also_bought', size: 4 }] },
+    null, new Date(), updated)
+  const source: patron.BlockKind | undefined = blocks[0]?.slots[0]?.source
+  const evaluation: patron.Evaluation = await patron.evaluateRecommendations(catalog, [], { kind: 'buy_again', size: 10 }, 10)
+  const ndcg: number = evaluation.all_items.ndcg
+  void source
+  void ndcg
+}
+void recommendations

@@ -77,7 +77,12 @@ const objectOps = {
       : await patron.exportFacts(v.facts, v.columns, v.format, null, options)
     return out.toString('utf8')
   },
-  read_segment_ids: (v) => patron.readSegmentIds(Buffer.from(v.source, 'utf8'), v.column)
+  read_segment_ids: (v) => patron.readSegmentIds(Buffer.from(v.source, 'utf8'), v.column),
+  build_item_model: (v) => patron.buildItemModel(v.baskets, v.now, v.config),
+  update_item_model: async (v) => patron.updateItemModel(await patron.buildItemModel(v.baskets, v.now, v.config), v.new_baskets),
+  recommend_blocks: async (v) => patron.recommendBlocks(v.catalog, v.message, v.history, v.now,
+    'baskets' in v ? await patron.buildItemModel(v.baskets, v.now, v.config) : null),
+  evaluate_recommendations: (v) => patron.evaluateRecommendations(v.catalog, v.baskets, v.spec, v.k, v.config)
 }
 
 const validateOps = {
@@ -121,7 +126,8 @@ for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expe
   'gamma_gamma_predict', 'predict_average_interval', 'predict_clv', 'build_profiles', 'apply_event', 'profile_facts',
   'customer_summaries', 'profile_transactions', 'summarize_purchases', 'rfm_from_purchases',
   'check_segments', 'segment_members', 'explain_segment', 'parse_segment_rule', 'export', 'read_segment_ids',
-  'freeze_segment', 'update_segments', 'segment_changes', 'segment_overlap', 'evaluate_segments']) {
+  'freeze_segment', 'update_segments', 'segment_changes', 'segment_overlap', 'evaluate_segments',
+  'build_item_model', 'update_item_model', 'recommend_blocks', 'evaluate_recommendations']) {
   textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 

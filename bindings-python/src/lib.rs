@@ -16,6 +16,7 @@ mod model;
 mod predict;
 mod profile;
 mod purchase;
+mod recommend;
 mod rfm;
 mod segment;
 
@@ -84,5 +85,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::campaign_uplift, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::compare_variants, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::kpi_report, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend::build_item_model, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend::update_item_model, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend::recommend_blocks, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend::evaluate_recommendations, m)?)?;
+    m.add_function(wrap_pyfunction!(recommend::recommend_blocks_many, m)?)?;
     Ok(())
 }

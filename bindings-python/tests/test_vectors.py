@@ -91,6 +91,20 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "campaign_kpis": lambda v: patron.campaign_kpis(v["events"], v.get("config")),
     "campaign_uplift": lambda v: patron.campaign_uplift(v["assignments"], v["events"], v.get("config")),
     "compare_variants": lambda v: patron.compare_variants(v["rows"], v["metric"], v.get("confidence", 0.95)),
+    "build_item_model": lambda v: patron.build_item_model(v["baskets"], v["now"], v.get("config")),
+    "update_item_model": lambda v: patron.update_item_model(
+        patron.build_item_model(v["baskets"], v["now"], v.get("config")), v["new_baskets"]
+    ),
+    "recommend_blocks": lambda v: patron.recommend_blocks(
+        v["catalog"],
+        v["message"],
+        v.get("history"),
+        v["now"],
+        patron.build_item_model(v["baskets"], v["now"], v.get("config")) if "baskets" in v else None,
+    ),
+    "evaluate_recommendations": lambda v: patron.evaluate_recommendations(
+        v["catalog"], v["baskets"], v["spec"], v["k"], v.get("config")
+    ),
 }
 
 def _evaluate_segments(v: Any) -> Any:
@@ -153,6 +167,10 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "campaign_kpis",
             "campaign_uplift",
             "compare_variants",
+            "build_item_model",
+            "update_item_model",
+            "recommend_blocks",
+            "evaluate_recommendations",
         )
     },
 }

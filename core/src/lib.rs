@@ -43,6 +43,7 @@ pub mod parse;
 pub mod predict;
 pub mod profile;
 pub mod purchase;
+pub mod recommend;
 pub mod rfm;
 pub mod sample;
 pub mod segment;

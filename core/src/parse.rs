@@ -174,6 +174,12 @@ derived_model! {
     crate::metrics::UpliftConfig => |_| Ok(());
     crate::metrics::Assignment => |_| Ok(());
     crate::metrics::KpiRow => |_| Ok(());
+    crate::recommend::Basket => |_| Ok(());
+    crate::recommend::ModelConfig => |c| c.check();
+    crate::recommend::ItemModel => crate::recommend::ItemModel::normalize;
+    crate::recommend::ContactHistory => crate::recommend::ContactHistory::normalize;
+    crate::recommend::Message => |_| Ok(());
+    crate::recommend::BlockSpec => |_| Ok(());
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {

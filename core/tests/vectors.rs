@@ -603,8 +603,75 @@ fn message_op(op: &str, input: Input) -> Result<Value, Error> {
     }
 }
 
+/// The recommendation ops take their arguments by name, as in the bindings:
+/// `build_item_model` (`baskets`, `now`, `config`), `update_item_model` (the
+/// same, then `new_baskets`), `recommend_blocks` (`catalog`, `message`,
+/// `history`, `now`, and `baskets` with `config` for the model, built first)
+/// and `evaluate_recommendations` (`catalog`, `baskets`, `spec`, `k`, `config`).
+fn recommend_op(op: &str, input: Input) -> Result<Value, Error> {
+    use patron::recommend::{
+        self, Basket, BlockSpec, ContactHistory, ItemModel, Message, ModelConfig, Recommender,
+    };
+    let v = match input {
+        Input::Object(v) => v,
+        Input::Text(t) => serde_json::from_str(&t).unwrap(),
+    };
+    let given = |name: &str| v.get(name).filter(|c| !c.is_null()).cloned();
+    let baskets = |name: &str| -> Result<Vec<Basket>, Error> {
+        parse::list_from_json(&v[name].to_string()).map_err(|e| e.within(name))
+    };
+    let now = || -> Result<Timestamp, Error> {
+        serde_json::from_value(v["now"].clone()).map_err(|e| Error::invalid("now", e.to_string()))
+    };
+    let config = || -> Result<ModelConfig, Error> {
+        ModelConfig::from_value(given("config").unwrap_or(json!({})))
+            .map_err(|e| e.within("config"))
+    };
+    let catalog = || -> Result<Catalog, Error> {
+        Catalog::from_value(v["catalog"].clone()).map_err(|e| e.within("catalog"))
+    };
+    match op {
+        "build_item_model" => ok(ItemModel::build(&baskets("baskets")?, now()?, &config()?)),
+        "update_item_model" => {
+            let mut model = ItemModel::build(&baskets("baskets")?, now()?, &config()?)?;
+            model.update(&baskets("new_baskets")?)?;
+            ok(Ok(model))
+        }
+        "recommend_blocks" => {
+            let catalog = catalog()?;
+            let model = match given("baskets") {
+                Some(_) => Some(ItemModel::build(&baskets("baskets")?, now()?, &config()?)?),
+                None => None,
+            };
+            let message =
+                Message::from_value(v["message"].clone()).map_err(|e| e.within("message"))?;
+            let history = ContactHistory::from_value(given("history").unwrap_or(json!({})))
+                .map_err(|e| e.within("history"))?;
+            let recommender = Recommender::new(&catalog, model.as_ref());
+            ok(recommender
+                .blocks(&message, &history, now()?)
+                .map_err(|e| e.within("message")))
+        }
+        _ => {
+            let spec = BlockSpec::from_value(v["spec"].clone()).map_err(|e| e.within("spec"))?;
+            let k = v["k"].as_u64().unwrap_or(0) as usize;
+            ok(recommend::evaluate(
+                &catalog()?,
+                &baskets("baskets")?,
+                &spec,
+                k,
+                &config()?,
+            ))
+        }
+    }
+}
+
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
+        "build_item_model"
+        | "update_item_model"
+        | "recommend_blocks"
+        | "evaluate_recommendations" => recommend_op(op, input),
         "render_message" | "lint_template" | "sms_measure" | "sms_fit" | "push_fit"
         | "render_campaign" | "issue_coupons" | "redeem_coupon" | "campaign_kpis"
         | "campaign_uplift" | "compare_variants" => message_op(op, input),

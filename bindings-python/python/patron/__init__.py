@@ -74,6 +74,11 @@ from patron._native import (
     campaign_uplift,
     compare_variants,
     kpi_report,
+    build_item_model,
+    update_item_model,
+    recommend_blocks,
+    evaluate_recommendations,
+    recommend_blocks_many,
 )
 from patron import types
 from patron.errors import (
@@ -158,4 +163,9 @@ __all__ = [
     "campaign_uplift",
     "compare_variants",
     "kpi_report",
+    "build_item_model",
+    "update_item_model",
+    "recommend_blocks",
+    "evaluate_recommendations",
+    "recommend_blocks_many",
 ]

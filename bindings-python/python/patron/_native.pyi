@@ -51,6 +51,9 @@ from patron.types import (
     KpiRow,
     Uplift,
     VariantComparison,
+    Block,
+    Evaluation,
+    ItemModel,
 )
 
 __version__: str
@@ -117,6 +120,11 @@ __all__ = [
     "campaign_uplift",
     "compare_variants",
     "kpi_report",
+    "build_item_model",
+    "update_item_model",
+    "recommend_blocks",
+    "evaluate_recommendations",
+    "recommend_blocks_many",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -278,3 +286,22 @@ def campaign_uplift(
 ) -> list[Uplift]: ...
 def compare_variants(rows: Sequence[KpiRow | _Data], metric: str, confidence: float = 0.95) -> list[VariantComparison]: ...
 def kpi_report(rows: Sequence[_Data], format: str) -> str: ...
+def build_item_model(baskets: Sequence[_Data], now: datetime | str, config: _Data | None = None) -> ItemModel: ...
+def update_item_model(model: ItemModel | _Data, baskets: Sequence[_Data]) -> ItemModel: ...
+def recommend_blocks(
+    catalog: _Data,
+    message: _Data,
+    history: _Data | None,
+    now: datetime | str,
+    model: ItemModel | _Data | None = None,
+) -> list[Block]: ...
+def evaluate_recommendations(
+    catalog: _Data, baskets: Sequence[_Data], spec: _Data, k: int, config: _Data | None = None
+) -> Evaluation: ...
+def recommend_blocks_many(
+    catalog: _Data,
+    message: _Data,
+    histories: Sequence[_Data],
+    now: datetime | str,
+    model: ItemModel | _Data | None = None,
+) -> list[list[Block]]: ...

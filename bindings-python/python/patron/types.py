@@ -880,3 +880,74 @@ class VariantComparison(TypedDict):
     variant_rate: float | None
     effect: Effect | None
     significant: bool
+BlockKind = Literal[
+    "bestsellers",
+    "top_rated",
+    "new_arrivals",
+    "trending",
+    "recently_viewed",
+    "from_cart",
+    "from_wishlist",
+    "interests",
+    "searches",
+    "buy_again",
+    "for_you",
+    "similar",
+    "also_viewed",
+    "also_bought",
+    "bought_together",
+    "accessories",
+    "up_sell",
+]
+"""Where a recommendation block's products come from (docs/recommend.md)."""
+
+
+class ItemModelPopularity(TypedDict):
+    orders: int
+    recent_orders: int
+    previous_orders: int
+    views: int
+
+
+class ItemModel(TypedDict):
+    """The item-to-item model (``build_item_model``): store it as JSON and pass it back."""
+
+    version: int
+    config: dict[str, Any]
+    built_at: datetime
+    products: list[str]
+    popularity: list[ItemModelPopularity]
+    neighbours: list[list[list[list[float]]]]
+    interactions: NotRequired[dict[str, Any]]
+
+
+class Slot(TypedDict):
+    """One product in a block, the kind that filled it (the block's own or a fallback) and its score."""
+
+    product_id: str
+    source: BlockKind
+    score: float
+
+
+class Block(TypedDict):
+    name: str
+    kind: BlockKind
+    slots: list[Slot]
+
+
+class RankingMetrics(TypedDict):
+    contacts: int
+    precision: float
+    recall: float
+    hit_rate: float
+    map: float
+    ndcg: float
+
+
+class Evaluation(TypedDict):
+    """Leave-last-basket-out evaluation (``evaluate_recommendations``)."""
+
+    k: int
+    test_contacts: int
+    all_items: RankingMetrics
+    new_items: RankingMetrics
