@@ -7,25 +7,14 @@
 //! puts it in `target/data/`. Without it this test fails when
 //! `PATRON_REQUIRE_DATA=1` (as `make test` sets) and is skipped otherwise.
 
+mod common;
+
 use chrono::NaiveDate;
 use patron::model::{Date, Id};
 use patron::predict::{self, BgNbd, GammaGamma, History, Transaction};
-use std::path::PathBuf;
 
 fn cdnow_sample() -> Option<Vec<Transaction>> {
-    let dir = std::env::var_os("PATRON_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/data"));
-    let path = dir.join("lifetimes/datasets/CDNOW_sample.txt");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        assert!(
-            std::env::var("PATRON_REQUIRE_DATA").as_deref() != Ok("1"),
-            "{} is missing: run `make data`",
-            path.display()
-        );
-        eprintln!("skipped: {} is missing (run `make data`)", path.display());
-        return None;
-    };
+    let text = common::read_data("lifetimes/datasets/CDNOW_sample.txt")?;
     let rows = text
         .lines()
         .filter(|l| !l.trim().is_empty())

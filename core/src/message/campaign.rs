@@ -375,36 +375,23 @@ where
     I: IntoIterator<Item = Recipient>,
     W: Write,
 {
-    check_templates(campaign, templates)?;
-    let chunk = campaign.chunk.unwrap_or(4096);
-    let mut summary = Summary::default();
-    let mut iter = recipients.into_iter();
-    let mut batch: Vec<Recipient> = Vec::with_capacity(chunk);
-    loop {
-        batch.clear();
-        batch.extend(iter.by_ref().take(chunk));
-        if batch.is_empty() {
-            writer
-                .flush()
-                .map_err(|e| Error::io("writing the campaign", &e))?;
-            return Ok(summary);
-        }
-        let lines: Vec<(Status, Vec<u8>)> = batch
+    let io = |e: std::io::Error| Error::io("writing the campaign", &e);
+    let summary = run(campaign, templates, recipients, now, |outcomes| {
+        let lines: Vec<Vec<u8>> = outcomes
             .par_iter()
-            .map(|r| {
-                let o = render_one(campaign, templates, r, now);
-                let mut line = serde_json::to_vec(&o).unwrap_or_default();
+            .map(|o| {
+                let mut line = serde_json::to_vec(o).unwrap_or_default();
                 line.push(b'\n');
-                (o.status, line)
+                line
             })
             .collect();
-        for (status, line) in &lines {
-            summary.count(*status);
-            writer
-                .write_all(line)
-                .map_err(|e| Error::io("writing the campaign", &e))?;
+        for line in &lines {
+            writer.write_all(line).map_err(io)?;
         }
-    }
+        Ok(())
+    })?;
+    writer.flush().map_err(io)?;
+    Ok(summary)
 }
 
 #[cfg(test)]
