@@ -172,7 +172,7 @@ export interface PriceChanged extends EventBase {
   old_price?: number
   currency: string
 }
-export interface StockChanged extends EventBase { type: 'stock_changed', product_id: string, stock: number, available?: boolean }
+export interface StockChanged extends EventBase { type: 'stock_changed', product_id: string, stock: number, previous_stock?: number, available?: boolean }
 export interface ProductAdded extends EventBase { type: 'product_added', product: Product }
 
 /** Any event; `type` tells which. */

@@ -48,6 +48,7 @@ pub mod rfm;
 pub mod sample;
 pub mod segment;
 mod suggest;
+pub mod trigger;
 
 pub use error::{Error, Location, Result};
 pub use model::{Catalog, Category, ConsentChange, Contact, Event, EventKind, Product};

@@ -247,7 +247,7 @@ impl LifecycleConfig {
     }
 
     /// The cell of one contact, or `None` for a contact who never bought.
-    fn cell(&self, c: &CustomerSummary, as_of: Timestamp) -> Result<Option<Cell>> {
+    pub(crate) fn cell(&self, c: &CustomerSummary, as_of: Timestamp) -> Result<Option<Cell>> {
         if c.orders == 0 {
             return Ok(None);
         }

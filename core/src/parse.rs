@@ -180,6 +180,9 @@ derived_model! {
     crate::recommend::ContactHistory => crate::recommend::ContactHistory::normalize;
     crate::recommend::Message => |_| Ok(());
     crate::recommend::BlockSpec => |_| Ok(());
+    crate::trigger::Config => |_| Ok(());
+    crate::trigger::Rule => |_| Ok(());
+    crate::trigger::ContactState => crate::trigger::ContactState::normalize;
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {

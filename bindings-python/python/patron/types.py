@@ -244,6 +244,7 @@ class StockChanged(_EventBase):
     type: Literal["stock_changed"]
     product_id: str
     stock: int
+    previous_stock: NotRequired[int]
     available: NotRequired[bool]
 
 

@@ -289,6 +289,10 @@ pub struct StockChanged {
     pub product_id: Id,
     /// Units in stock now.
     pub stock: u64,
+    /// Units in stock before the change, when the shop knows: back-in-stock
+    /// and low-stock triggers fire on the crossing, not on every update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_stock: Option<u64>,
     /// Whether it can be bought now, when the shop says so explicitly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available: Option<bool>,

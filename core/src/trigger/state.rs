@@ -1,0 +1,289 @@
+//! What the engine remembers about one contact between calls: the host
+//! stores it next to the contact (one JSON column) and hands it back on the
+//! next call. It is versioned: a blob from a newer patron is refused with a
+//! clear error, one from an older patron is migrated when read.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::hash::fnv1a;
+use crate::model::{Channel, Id, Name, Timestamp};
+
+/// The version of the stored form this patron writes.
+pub const STATE_VERSION: u32 = 1;
+
+/// One contact's trigger state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactState {
+    /// The stored form's version ([`STATE_VERSION`]).
+    pub version: u32,
+    /// The contact.
+    pub contact_id: Id,
+    /// The `now` of the latest call; a call with an earlier `now` is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<Timestamp>,
+    /// When the host should call [`super::Engine::due`] next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wakeup: Option<Timestamp>,
+    /// Event ids seen within the replay window.
+    #[serde(default, skip_serializing_if = "Seen::is_empty")]
+    pub seen: Seen,
+    /// Running chains.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<Instance>,
+    /// Starts per rule, for re-entry policies.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub history: BTreeMap<Name, RuleHistory>,
+    /// Marketing messages sent within the longest cap window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<Sent>,
+    /// The watched segments the contact was in at the latest call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<String>,
+    /// The lifecycle region at the latest call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<String>,
+    /// The average-interval rule's verdict at the latest call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub at_risk: bool,
+}
+
+/// One running chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instance {
+    /// `rule/trigger`: the rule and what started it (an event id, a date).
+    pub id: String,
+    /// The rule.
+    pub rule: Name,
+    /// The instance's key, hashed (see [`super::KeyBy`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
+    /// When the trigger happened.
+    pub started_at: Timestamp,
+    /// The next step to run, counted from 0.
+    pub step: u32,
+    /// When it is due.
+    pub due_at: Timestamp,
+    /// The products the trigger was about (cart lines, the viewed product).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<Id>,
+    /// The contact is in the rule's control group: steps are recorded as
+    /// held out, not sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held_out: bool,
+}
+
+/// Starts of one rule.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleHistory {
+    /// How many times it started.
+    pub count: u64,
+    /// The latest start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<Timestamp>,
+    /// Starts within the rule's `at_most` window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<Timestamp>,
+    /// Hashed keys it started for (`once_per_key`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+}
+
+/// A marketing message sent, for frequency caps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sent {
+    /// When.
+    pub at: Timestamp,
+    /// On which channel.
+    pub channel: Channel,
+}
+
+/// Event ids seen recently, as 64-bit hashes with the event's time, so a
+/// repeat is dropped at 24 bytes of JSON per event. The JSON form is one
+/// string: per event, 16 hex digits of hash and 8 of Unix seconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Seen(Vec<(u64, u32)>);
+
+impl Seen {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether `id` was seen.
+    pub fn contains(&self, id: &Id) -> bool {
+        let h = key_hash(id.as_str());
+        self.0.iter().any(|(x, _)| *x == h)
+    }
+
+    /// Records `id`, of an event at `at`.
+    pub fn insert(&mut self, id: &Id, at: Timestamp) {
+        self.0.push((key_hash(id.as_str()), seconds(at)));
+    }
+
+    /// Forgets events dated before `cutoff`.
+    pub fn forget_before(&mut self, cutoff: Timestamp) {
+        let c = seconds(cutoff);
+        self.0.retain(|(_, at)| *at >= c);
+    }
+}
+
+fn seconds(t: Timestamp) -> u32 {
+    u32::try_from(t.get().timestamp().max(0)).unwrap_or(u32::MAX)
+}
+
+/// The stable 64-bit hash of a key or an event id.
+pub(crate) fn key_hash(text: &str) -> u64 {
+    fnv1a(text.bytes())
+}
+
+/// A key as stored: 16 hex digits of its hash.
+pub(crate) fn key_text(text: &str) -> String {
+    format!("{:016x}", key_hash(text))
+}
+
+impl Serialize for Seen {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut text = String::with_capacity(self.0.len() * 24);
+        for (h, at) in &self.0 {
+            let _ = write!(text, "{h:016x}{at:08x}");
+        }
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Seen {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Seen;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string of 24 hex digits per event")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Seen, E> {
+                if !v.len().is_multiple_of(24) || !v.is_ascii() {
+                    return Err(E::custom(format!(
+                        "expected 24 hex digits per event, got {} characters",
+                        v.len()
+                    )));
+                }
+                let mut out = Vec::with_capacity(v.len() / 24);
+                for i in (0..v.len()).step_by(24) {
+                    let h = u64::from_str_radix(&v[i..i + 16], 16);
+                    let at = u32::from_str_radix(&v[i + 16..i + 24], 16);
+                    match (h, at) {
+                        (Ok(h), Ok(at)) => out.push((h, at)),
+                        _ => {
+                            return Err(E::custom(format!("expected hex digits at character {i}")));
+                        }
+                    }
+                }
+                Ok(Seen(out))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl ContactState {
+    /// The state of a contact the engine has not seen yet.
+    pub fn new(contact_id: Id) -> ContactState {
+        ContactState {
+            version: STATE_VERSION,
+            contact_id,
+            clock: None,
+            wakeup: None,
+            seen: Seen::default(),
+            instances: Vec::new(),
+            history: BTreeMap::new(),
+            sent: Vec::new(),
+            segments: Vec::new(),
+            lifecycle: None,
+            at_risk: false,
+        }
+    }
+
+    /// Reads a stored state: refuses one written by a newer patron, migrates
+    /// one written by an older one (see [`migrate`]), then checks it.
+    pub fn from_value(value: Value) -> Result<ContactState> {
+        crate::parse::from_value(migrate(value)?)
+    }
+
+    /// [`ContactState::from_value`] from JSON text.
+    pub fn from_json(text: &str) -> Result<ContactState> {
+        ContactState::from_value(crate::parse::from_json_value(text)?)
+    }
+
+    /// Checks what the derived form cannot.
+    pub(crate) fn normalize(&mut self) -> Result<()> {
+        if self.version != STATE_VERSION {
+            return Err(Error::invalid(
+                "version",
+                format!(
+                    "this patron reads trigger state version {STATE_VERSION}, got {}",
+                    self.version
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Brings a stored state to [`STATE_VERSION`]: refuses a version above this
+/// patron's (reading it would drop what it knows) and a missing or unknown
+/// one. Version 1 is the first stored form, so there is nothing older to
+/// migrate yet; the next form adds its step here.
+pub fn migrate(value: Value) -> Result<Value> {
+    let Value::Object(map) = &value else {
+        return Ok(value);
+    };
+    let version = match map.get("version") {
+        None => {
+            return Err(Error::invalid(
+                "version",
+                "a stored trigger state needs `version`",
+            ));
+        }
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
+            Error::invalid("version", format!("expected a whole number, got {n}"))
+        })?,
+        Some(other) => {
+            return Err(Error::invalid(
+                "version",
+                format!(
+                    "expected a whole number, got {}",
+                    crate::parse::kind_name(other)
+                ),
+            ));
+        }
+    };
+    if version > u64::from(STATE_VERSION) {
+        return Err(Error::invalid(
+            "version",
+            format!(
+                "the state was written by a newer patron (state version {version}); this one reads up to {STATE_VERSION}: upgrade patron before reading it"
+            ),
+        ));
+    }
+    if version == 0 {
+        return Err(Error::invalid(
+            "version",
+            "state versions start at 1, got 0",
+        ));
+    }
+    Ok(value)
+}
