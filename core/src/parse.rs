@@ -182,6 +182,7 @@ derived_model! {
     crate::recommend::BlockSpec => |_| Ok(());
     crate::trigger::Config => |_| Ok(());
     crate::trigger::Rule => |_| Ok(());
+    crate::trigger::Policy => |_| Ok(());
     crate::trigger::ContactState => crate::trigger::ContactState::normalize;
 }
 

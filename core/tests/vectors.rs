@@ -666,8 +666,80 @@ fn recommend_op(op: &str, input: Input) -> Result<Value, Error> {
     }
 }
 
+/// The trigger ops take their arguments by name, as the bindings'
+/// `TriggerEngine` does: `check_triggers` (`config`, `catalog`: the rule ids),
+/// `trigger_handle` (`config`, `state` or null for a new contact, `facts`,
+/// `event`, `now`), `trigger_due` (`config`, `state`, `facts`, `now`),
+/// `simulate_triggers` (`config`, `contacts`, `events`, `until`, `catalog`)
+/// `read_trigger_state` (`state`) and `trigger_presets` (no arguments).
+fn trigger_op(op: &str, input: Input) -> Result<Value, Error> {
+    use patron::trigger::{self, ContactState, Engine};
+    let v = match input {
+        Input::Object(v) => v,
+        Input::Text(t) => serde_json::from_str(&t).unwrap(),
+    };
+    let given = |name: &str| v.get(name).filter(|c| !c.is_null()).cloned();
+    let time = |name: &str| -> Result<Timestamp, Error> {
+        serde_json::from_value(v[name].clone()).map_err(|e| Error::invalid(name, e.to_string()))
+    };
+    let catalog = match given("catalog") {
+        Some(c) => Some(Catalog::from_value(c).map_err(|e| e.within("catalog"))?),
+        None => None,
+    };
+    if op == "trigger_presets" {
+        return ok(trigger::presets::config());
+    }
+    if op == "read_trigger_state" {
+        return ok(ContactState::from_value(v["state"].clone()).map_err(|e| e.within("state")));
+    }
+    let config = parse::from_value(v["config"].clone()).map_err(|e| e.within("config"))?;
+    let engine = Engine::new(config, catalog.as_ref()).map_err(|e| e.within("config"))?;
+    let facts = || -> Result<Facts, Error> {
+        Facts::from_value(v["facts"].clone()).map_err(|e| e.within("facts"))
+    };
+    let state = |facts: &Facts| -> Result<ContactState, Error> {
+        match given("state") {
+            Some(s) => ContactState::from_value(s).map_err(|e| e.within("state")),
+            None => Ok(ContactState::new(facts.contact_id.clone())),
+        }
+    };
+    match op {
+        "check_triggers" => ok(Ok(engine
+            .config()
+            .rules
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>())),
+        "trigger_handle" => {
+            let facts = facts()?;
+            let event = Event::from_value(v["event"].clone()).map_err(|e| e.within("event"))?;
+            ok(engine.handle(&state(&facts)?, &facts, &event, time("now")?))
+        }
+        "trigger_due" => {
+            let facts = facts()?;
+            ok(engine.due(&state(&facts)?, &facts, time("now")?))
+        }
+        _ => {
+            let contacts: Vec<Contact> =
+                parse::list_from_value(v["contacts"].clone()).map_err(|e| e.within("contacts"))?;
+            let events: Vec<Event> =
+                parse::list_from_value(v["events"].clone()).map_err(|e| e.within("events"))?;
+            ok(trigger::simulate(
+                &engine,
+                &contacts,
+                &events,
+                catalog.as_ref(),
+                time("until")?,
+            )
+            .map_err(|e| e.within("events")))
+        }
+    }
+}
+
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
+        "check_triggers" | "trigger_handle" | "trigger_due" | "simulate_triggers"
+        | "read_trigger_state" | "trigger_presets" => trigger_op(op, input),
         "build_item_model"
         | "update_item_model"
         | "recommend_blocks"
