@@ -77,6 +77,7 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	cargo run --quiet --release -p patron --example segment
 	cargo run --quiet --release -p patron --example predict
 	cargo run --quiet --release -p patron --example recommend
+	cargo run --quiet --release -p patron --example trigger
 	$(VPY) examples/python/quickstart.py
 	$(VPY) examples/python/rfm.py
 	$(VPY) examples/python/profile.py
@@ -94,6 +95,8 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	$(VPY) examples/python/message.py
 	NODE_PATH=target/node_path node examples/node/message.js
 	NODE_PATH=target/node_path node examples/node/recommend.js
+	$(VPY) examples/python/trigger.py
+	NODE_PATH=target/node_path node examples/node/trigger.js
 
 docs-check: ## Check that docs and README quote the tested example files exactly
 	$(PYTHON) scripts/snippets.py --check
@@ -111,9 +114,11 @@ bench-python: python ## Python-side benches against the usual Python tools (inst
 	$(VPY) benches/python/render_jinja.py
 	$(VPY) benches/python/recommend_instacart.py
 	$(VPY) benches/python/recommend_build.py
+	$(VPY) benches/python/trigger_handle.py
 
 bench-node: node ## Node-side bench (the overhead of the Node boundary)
 	NODE_PATH=target/node_path node benches/node/parse_events.js
+	NODE_PATH=target/node_path node benches/node/trigger_handle.js
 
 clean: ## Remove build outputs and the virtualenv
 	cargo clean

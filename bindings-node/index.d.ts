@@ -637,3 +637,93 @@ export function evaluateRecommendations (catalog: Data, baskets: Data[], spec: D
 /** The blocks of one message for many contacts' histories, in parallel (the catalog and the model indexed once). */
 export function recommendBlocksMany (catalog: Data, message: Data, histories: Data[], now: TimestampInput,
   model?: ItemModel | Data | null): Promise<Block[][]>
+
+/** Rules, the segments they name, the delivery policy (see docs/triggers.md). */
+export interface TriggerConfig {
+  rules: Data[]
+  segments?: Record<string, SegmentRuleExpr | string | StaticSegment>
+  policy?: Data
+  templates?: string[]
+  coupon_pools?: string[]
+}
+
+/** One running chain in a contact's trigger state. */
+export interface TriggerInstance {
+  id: string
+  rule: string
+  key?: string
+  started_at: string
+  step: number
+  due_at: string
+  products?: string[]
+  held_out?: boolean
+}
+
+/** What the trigger engine remembers about one contact: store it whole. */
+export interface ContactState {
+  version: number
+  contact_id: string
+  clock?: string
+  wakeup?: string
+  seen?: string
+  instances?: TriggerInstance[]
+  history?: Record<string, Data>
+  sent?: Data[]
+  segments?: string[]
+  lifecycle?: string
+  at_risk?: boolean
+}
+
+/** One decision: `send`, `task` and `webhook` are for the host to execute (`id` is its outbox key); the others are records. */
+export interface TriggerAction {
+  id: string
+  contact_id: string
+  rule: string
+  step?: string
+  at: string
+  type: 'send' | 'task' | 'webhook' | 'held_out' | 'skipped' | 'deferred' | 'exited'
+  channel?: string
+  template?: string
+  coupon_pool?: string
+  purpose?: 'marketing' | 'transactional'
+  products?: string[]
+  task?: string
+  url?: string
+  group?: 'global' | 'rule' | 'step'
+  reason?: unknown
+  until?: string
+}
+
+/** What `handle` and `due` return. */
+export interface TriggerOutcome {
+  state: ContactState
+  actions: TriggerAction[]
+  next_wakeup: string | null
+  ignored?: 'duplicate' | 'too_old'
+}
+
+/** A checked rule set; build it once, call it for every event and wake-up. */
+export class TriggerEngine {
+  constructor (config: TriggerConfig | Data, catalog?: Data | null)
+  /** The rule ids, in order. */
+  readonly ruleIds: string[]
+  /** The config, in its normalized JSON form. */
+  config (): TriggerConfig
+  /** One event for one contact (`state` null for a new contact; `facts` after the event, with the contact's record). */
+  handle (state: ContactState | Data | null, facts: Facts | Data, event: Data, now: TimestampInput): TriggerOutcome
+  /** A wake-up at `now`: what time triggers and every step due. */
+  due (state: ContactState | Data | null, facts: Facts | Data, now: TimestampInput): TriggerOutcome
+  /** Takes on an existing contact without firing; returns the state. */
+  adopt (state: ContactState | Data | null, facts: Facts | Data, now: TimestampInput): ContactState
+  /** The timeline of every action over `events`, waking up until `until`. */
+  simulate (contacts: Data[], events: Data[], until: TimestampInput, catalog?: Data | null): Promise<TriggerAction[]>
+}
+
+/** The state of a contact the engine has not seen yet. */
+export function newTriggerState (contactId: string): ContactState
+/** A stored state read back: migrated when older, refused when newer. */
+export function readTriggerState (state: Data): ContactState
+/** When to call `due` next for this state, or null. */
+export function nextWakeup (state: ContactState | Data): string | null
+/** The classic scenarios as a config (rules, segments, default policy). */
+export function triggerPresets (): TriggerConfig

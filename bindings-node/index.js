@@ -185,6 +185,51 @@ function idsSource (source) {
 const fromObject = (fn, what) => (data) => call(fn, encode(data, what))
 const fromText = (fn) => (text) => call(fn, textOf(text))
 
+const nullable = (value, what) => value == null ? 'null' : encode(value, what, what)
+
+/**
+ * A checked rule set: rules, the segments they name, the delivery policy.
+ * Build it once and call it for every event and wake-up; it keeps no
+ * per-contact state (pass the stored state in, store the returned one).
+ */
+class TriggerEngine {
+  constructor (config, catalog) {
+    this._native = invoke(() => new native.TriggerEngineNative(encode(config, 'config', 'config'), nullable(catalog, 'catalog')))
+  }
+
+  /** The rule ids, in order. */
+  get ruleIds () {
+    return this.config().rules.map((r) => r.id)
+  }
+
+  /** The config, in its normalized JSON form. */
+  config () {
+    return JSON.parse(this._native.configJson())
+  }
+
+  /** One event for one contact: `{state, actions, next_wakeup, ignored?}`. */
+  handle (state, facts, event, now) {
+    return call((...a) => this._native.handleJson(...a), nullable(state, 'state'), encode(facts, 'facts', 'facts'),
+      encode(event, 'event', 'event'), encodeTime(now, 'now'))
+  }
+
+  /** A wake-up at `now`: what time triggers and every step due. */
+  due (state, facts, now) {
+    return call((...a) => this._native.dueJson(...a), nullable(state, 'state'), encode(facts, 'facts', 'facts'), encodeTime(now, 'now'))
+  }
+
+  /** Takes on an existing contact without firing; returns the state. */
+  adopt (state, facts, now) {
+    return call((...a) => this._native.adoptJson(...a), nullable(state, 'state'), encode(facts, 'facts', 'facts'), encodeTime(now, 'now'))
+  }
+
+  /** Resolves to the timeline of every action over `events`, waking up until `until`. */
+  async simulate (contacts, events, until, catalog) {
+    return callAsync((...a) => this._native.simulateJson(...a), encode(contacts, 'contacts', 'contacts'),
+      encode(events, 'events', 'events'), encodeTime(until, 'until'), nullable(catalog, 'catalog'))
+  }
+}
+
 module.exports = {
   version: native.nativeVersion(),
   parseContact: fromObject(native.parseContactJson, 'contact'),
@@ -282,6 +327,11 @@ module.exports = {
   evaluateRecommendations: async (catalog, baskets, spec, k, config) =>
     callAsync(native.evaluateRecommendationsJson, encode(catalog, 'catalog', 'catalog'), encode(baskets, 'baskets', 'baskets'),
       encode(spec, 'spec', 'spec'), k, encode(config || {}, 'config', 'config')),
+  TriggerEngine,
+  newTriggerState: (contactId) => call(native.newTriggerStateJson, String(contactId)),
+  readTriggerState: (state) => call(native.readTriggerStateJson, encode(state, 'state', 'state')),
+  nextWakeup: (state) => call(native.nextWakeupJson, encode(state, 'state', 'state')),
+  triggerPresets: () => call(native.triggerPresetsJson),
   PatronError,
   ValidationError,
   JsonError,

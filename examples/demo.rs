@@ -322,6 +322,79 @@ fn main() -> Result<(), patron::Error> {
         Err(e) => println!("  [{}] {e}", e.code()),
     }
     print_campaign(&contacts, &catalog, &facts, &events, as_of)?;
+    print_triggers(&contacts, &catalog, &events, as_of)?;
+    Ok(())
+}
+
+/// The preset trigger rules over the shop's whole history on a virtual
+/// clock: what they would have sent, by rule, and a few contacts' timelines.
+fn print_triggers(
+    contacts: &[Contact],
+    catalog: &Catalog,
+    events: &[Event],
+    as_of: patron::model::Timestamp,
+) -> Result<(), patron::Error> {
+    use patron::trigger::{ActionKind, Engine, presets, simulate};
+
+    let mut config = presets::config()?;
+    config.policy = parse::from_json(
+        r#"{"caps": [{"max": 3, "per": "7d"}], "quiet_hours": {"from": "21:00", "to": "09:00"},
+            "time_zone": "Europe/Berlin", "holdout_percent": 10, "salt": "demo"}"#,
+    )?;
+    let engine = Engine::new(config, Some(catalog))?;
+    // Visitors never identified are not contacts: the simulation skips them.
+    let known: Vec<Event> = events
+        .iter()
+        .filter(|e| e.contact_id.is_some() || e.kind.is_catalog())
+        .cloned()
+        .collect();
+    let timeline = simulate(&engine, contacts, &known, Some(catalog), as_of)?;
+    let mut by_rule: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    for a in &timeline {
+        let slot = match a.kind {
+            ActionKind::Send { .. } | ActionKind::Task { .. } | ActionKind::Webhook { .. } => 0,
+            ActionKind::HeldOut { .. } => 1,
+            ActionKind::Skipped { .. } | ActionKind::Deferred { .. } => 2,
+            ActionKind::Exited { .. } => 3,
+        };
+        by_rule.entry(a.rule.as_str()).or_default()[slot] += 1;
+    }
+    println!(
+        "\nTriggers: the presets over the shop's history ({} decisions; caps 3 a week, quiet 21:00-09:00, 10% held out):",
+        timeline.len()
+    );
+    println!(
+        "  {:<22} {:>6} {:>9} {:>16} {:>7}",
+        "rule", "sent", "held out", "skipped/waited", "exited"
+    );
+    for (rule, [sent, held, skipped, exited]) in &by_rule {
+        println!("  {rule:<22} {sent:>6} {held:>9} {skipped:>16} {exited:>7}");
+    }
+    if let Some(first) = timeline
+        .iter()
+        .find(|a| a.rule.as_str() == "abandoned_cart")
+    {
+        println!("  the timeline of {}:", first.contact_id);
+        for a in timeline
+            .iter()
+            .filter(|a| a.contact_id == first.contact_id)
+            .take(12)
+        {
+            let what = match &a.kind {
+                ActionKind::Send {
+                    channel, template, ..
+                } => {
+                    format!("send {} by {channel}", template.as_deref().unwrap_or("-"))
+                }
+                ActionKind::Task { task, .. } => format!("task: {task}"),
+                other => serde_json::to_value(other)
+                    .ok()
+                    .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(String::from))
+                    .unwrap_or_default(),
+            };
+            println!("    {}  {:<40} {what}", a.at, a.id);
+        }
+    }
     Ok(())
 }
 

@@ -19,6 +19,7 @@ mod recommend;
 mod rfm;
 mod segment;
 mod task;
+mod trigger;
 
 /// The version of the native addon, to check it matches the JavaScript wrapper.
 #[napi_derive::napi]

@@ -19,6 +19,7 @@ mod purchase;
 mod recommend;
 mod rfm;
 mod segment;
+mod trigger;
 
 /// The native module behind the `patron` package.
 #[pymodule]
@@ -90,5 +91,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(recommend::recommend_blocks, m)?)?;
     m.add_function(wrap_pyfunction!(recommend::evaluate_recommendations, m)?)?;
     m.add_function(wrap_pyfunction!(recommend::recommend_blocks_many, m)?)?;
+    m.add_class::<trigger::TriggerEngine>()?;
+    m.add_function(wrap_pyfunction!(trigger::new_trigger_state, m)?)?;
+    m.add_function(wrap_pyfunction!(trigger::read_trigger_state, m)?)?;
+    m.add_function(wrap_pyfunction!(trigger::next_wakeup, m)?)?;
+    m.add_function(wrap_pyfunction!(trigger::trigger_presets, m)?)?;
     Ok(())
 }

@@ -105,6 +105,18 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "evaluate_recommendations": lambda v: patron.evaluate_recommendations(
         v["catalog"], v["baskets"], v["spec"], v["k"], v.get("config")
     ),
+    "check_triggers": lambda v: patron.TriggerEngine(v["config"], v.get("catalog")).rule_ids,
+    "trigger_handle": lambda v: patron.TriggerEngine(v["config"], v.get("catalog")).handle(
+        v.get("state"), v["facts"], v["event"], v["now"]
+    ),
+    "trigger_due": lambda v: patron.TriggerEngine(v["config"], v.get("catalog")).due(
+        v.get("state"), v["facts"], v["now"]
+    ),
+    "simulate_triggers": lambda v: patron.TriggerEngine(v["config"], v.get("catalog")).simulate(
+        v["contacts"], v["events"], v["until"], v.get("catalog")
+    ),
+    "read_trigger_state": lambda v: patron.read_trigger_state(v["state"]),
+    "trigger_presets": lambda v: patron.trigger_presets(),
 }
 
 def _evaluate_segments(v: Any) -> Any:
@@ -171,6 +183,12 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "update_item_model",
             "recommend_blocks",
             "evaluate_recommendations",
+            "check_triggers",
+            "trigger_handle",
+            "trigger_due",
+            "simulate_triggers",
+            "read_trigger_state",
+            "trigger_presets",
         )
     },
 }

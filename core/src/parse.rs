@@ -183,7 +183,6 @@ derived_model! {
     crate::trigger::Config => |_| Ok(());
     crate::trigger::Rule => |_| Ok(());
     crate::trigger::Policy => |_| Ok(());
-    crate::trigger::ContactState => crate::trigger::ContactState::normalize;
 }
 
 fn derived_from_json<T: DeserializeOwned + Normalize>(text: &str) -> Result<T> {
@@ -228,6 +227,23 @@ fn derived_from_value<T: DeserializeOwned + Normalize>(value: Value) -> Result<T
     };
     value.normalize()?;
     Ok(value)
+}
+
+impl Normalize for crate::trigger::ContactState {
+    fn normalize(&mut self) -> Result<()> {
+        self.check_version()
+    }
+}
+
+/// A stored trigger state is migrated (or refused, when newer) before it is read.
+impl Model for crate::trigger::ContactState {
+    fn from_json(text: &str) -> Result<Self> {
+        Self::from_value(from_json_value(text)?)
+    }
+
+    fn from_value(value: Value) -> Result<Self> {
+        derived_from_value(crate::trigger::migrate(value)?)
+    }
 }
 
 impl Model for Event {

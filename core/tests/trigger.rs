@@ -515,3 +515,137 @@ fn the_presets_build_and_run_over_a_small_shop() {
     sorted.sort_by_key(|a| a.at);
     assert_eq!(sorted, timeline, "the timeline is in time order");
 }
+
+#[test]
+fn a_weekly_schedule_fires_on_the_contacts_clock() {
+    let config = json!({"rules": [{"id": "digest", "trigger": {"on": "schedule", "every": "week", "weekday": "mon", "at": "08:30"},
+        "steps": [{"template": "digest"}]}]});
+    let mut host = Host::new(engine(config), subscriber("anna"));
+    let facts = host.facts(ts("2024-03-20T00:00:00Z"));
+    let o = host
+        .engine
+        .due(&host.state, &facts, ts("2024-03-20T00:00:00Z"))
+        .unwrap();
+    host.take(o);
+    host.until(ts("2024-04-02T00:00:00Z"));
+    // Mondays 25 March (CET, +01:00) and 1 April (CEST, +02:00): 08:30 local both times.
+    assert_eq!(
+        host.sends(),
+        [
+            (
+                "digest/2024-03-25/1".to_string(),
+                "2024-03-25T07:30:00Z".to_string()
+            ),
+            (
+                "digest/2024-04-01/1".to_string(),
+                "2024-04-01T06:30:00Z".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn transactional_steps_ignore_quiet_hours_caps_and_control_groups() {
+    let config = json!({
+        "policy": {"quiet_hours": {"from": "00:00", "to": "23:59"}, "caps": [{"max": 1, "per": "30d"}], "holdout_percent": 100},
+        "rules": [{"id": "receipt", "purpose": "transactional", "trigger": {"on": "event", "event": "order_placed"},
+            "key": "order", "reentry": {"type": "always"}, "steps": [{"template": "r"}]}]
+    });
+    let mut host = Host::new(engine(config), subscriber("anna"));
+    host.event(&order("e1", "2024-05-01T10:00:00Z", &["p1"]));
+    host.event(&order("e2", "2024-05-01T10:05:00Z", &["p2"]));
+    assert_eq!(host.sends().len(), 2);
+}
+
+#[test]
+fn a_global_control_group_holds_out_every_marketing_rule() {
+    let config = json!({"policy": {"holdout_percent": 100},
+        "rules": [{"id": "promo", "trigger": {"on": "event", "event": "order_placed"}, "steps": [{"template": "t"}, {"delay": "1d", "task": "call"}]}]});
+    let mut host = Host::new(engine(config), subscriber("anna"));
+    host.event(&order("e1", "2024-05-01T10:00:00Z", &["p1"]));
+    host.until(ts("2024-05-03T00:00:00Z"));
+    assert_eq!(host.actions.len(), 2);
+    for a in &host.actions {
+        assert!(
+            matches!(
+                a.kind,
+                ActionKind::HeldOut {
+                    group: trigger::HoldoutLevel::Global,
+                    ..
+                }
+            ),
+            "{a:?}"
+        );
+    }
+}
+
+#[test]
+fn adopting_a_contact_records_its_segments_without_firing() {
+    let config = json!({
+        "segments": {"buyers": "orders >= 1"},
+        "rules": [{"id": "hello_buyer", "trigger": {"on": "segment", "segment": "buyers", "change": "entered"},
+            "steps": [{"template": "t"}]}]
+    });
+    let mut host = Host::new(engine(config), subscriber("anna"));
+    host.profile
+        .apply(&order("e1", "2024-05-01T10:00:00Z", &["p1"]))
+        .unwrap();
+    let facts = host.facts(ts("2024-05-02T00:00:00Z"));
+    host.state = host
+        .engine
+        .adopt(&host.state, &facts, ts("2024-05-02T00:00:00Z"))
+        .unwrap();
+    assert_eq!(host.state.segments, ["buyers"]);
+    host.event(&order("e2", "2024-05-03T10:00:00Z", &["p2"]));
+    assert!(host.actions.is_empty(), "already a buyer: nothing entered");
+}
+
+#[test]
+fn the_expected_next_order_drives_a_reminder_before_it() {
+    let config = json!({"rules": [{"id": "remind", "trigger": {"on": "next_order", "offset_days": -2},
+        "steps": [{"template": "t"}]}]});
+    let mut host = Host::new(engine(config), subscriber("anna"));
+    host.event(&order("e1", "2024-05-01T10:00:00Z", &["p1"]));
+    host.event(&order("e2", "2024-05-11T10:00:00Z", &["p1"]));
+    // Every 10 days: the next order is expected on 21 May; remind on the 19th at 10:00 Berlin.
+    host.until(ts("2024-05-25T00:00:00Z"));
+    assert_eq!(
+        host.sends(),
+        [(
+            "remind/2024-05-19/1".to_string(),
+            "2024-05-19T08:00:00Z".to_string()
+        )]
+    );
+}
+
+#[test]
+fn a_lifecycle_move_fires_when_time_alone_moves_the_contact() {
+    let config = json!({"rules": [{"id": "slipping", "trigger": {"on": "lifecycle", "from": "growing", "to": "highest potential"},
+        "steps": [{"template": "t"}]}]});
+    let mut host = Host::new(engine(config), subscriber("anna"));
+    host.event(&order("e1", "2024-01-01T10:00:00Z", &["p1"]));
+    host.event(&order("e2", "2024-02-01T10:00:00Z", &["p2"]));
+    host.until(ts("2024-07-01T00:00:00Z"));
+    // Two purchases, last on 1 February: "growing" up to 90 days, then "highest potential".
+    assert_eq!(host.sends().len(), 1);
+    assert_eq!(
+        host.actions[0].at,
+        ts("2024-05-02T10:00:00Z"),
+        "91 whole days after 1 February"
+    );
+}
+
+#[test]
+fn a_rule_removed_from_the_config_ends_its_chains() {
+    let mut host = Host::new(engine(abandoned_cart()), subscriber("anna"));
+    host.event(&cart("e1", "2024-05-01T10:00:00Z", &["p1"]));
+    host.engine = engine(json!({"rules": []}));
+    host.until(ts("2024-05-02T00:00:00Z"));
+    assert!(matches!(
+        host.actions[0].kind,
+        ActionKind::Exited {
+            reason: trigger::ExitReason::RuleRemoved
+        }
+    ));
+    assert!(host.state.instances.is_empty());
+}

@@ -79,6 +79,11 @@ from patron._native import (
     recommend_blocks,
     evaluate_recommendations,
     recommend_blocks_many,
+    TriggerEngine,
+    new_trigger_state,
+    read_trigger_state,
+    next_wakeup,
+    trigger_presets,
 )
 from patron import types
 from patron.errors import (
@@ -168,4 +173,9 @@ __all__ = [
     "recommend_blocks",
     "evaluate_recommendations",
     "recommend_blocks_many",
+    "TriggerEngine",
+    "new_trigger_state",
+    "read_trigger_state",
+    "next_wakeup",
+    "trigger_presets",
 ]

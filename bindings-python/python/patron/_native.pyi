@@ -6,6 +6,10 @@ from typing import Any, TypeAlias, overload
 from datetime import date, datetime
 
 from patron.types import (
+    ContactState,
+    TriggerAction,
+    TriggerConfig,
+    TriggerOutcome,
     BinaryReader,
     BinaryWriter,
     ExportFormat,
@@ -125,6 +129,11 @@ __all__ = [
     "recommend_blocks",
     "evaluate_recommendations",
     "recommend_blocks_many",
+    "TriggerEngine",
+    "new_trigger_state",
+    "read_trigger_state",
+    "next_wakeup",
+    "trigger_presets",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -305,3 +314,36 @@ def recommend_blocks_many(
     now: datetime | str,
     model: ItemModel | _Data | None = None,
 ) -> list[list[Block]]: ...
+
+class TriggerEngine:
+    """A checked rule set: rules, the segments they name, the delivery policy."""
+
+    def __init__(self, config: TriggerConfig | _Data, catalog: _Data | None = None) -> None: ...
+    @property
+    def rule_ids(self) -> list[str]: ...
+    def config(self) -> TriggerConfig: ...
+    def handle(
+        self,
+        state: ContactState | _Data | None,
+        facts: Facts | _Data,
+        event: Event | _Data,
+        now: datetime | str,
+    ) -> TriggerOutcome: ...
+    def due(
+        self, state: ContactState | _Data | None, facts: Facts | _Data, now: datetime | str
+    ) -> TriggerOutcome: ...
+    def adopt(
+        self, state: ContactState | _Data | None, facts: Facts | _Data, now: datetime | str
+    ) -> ContactState: ...
+    def simulate(
+        self,
+        contacts: Sequence[Contact | _Data],
+        events: Sequence[Event | _Data],
+        until: datetime | str,
+        catalog: _Data | None = None,
+    ) -> list[TriggerAction]: ...
+
+def new_trigger_state(contact_id: str) -> ContactState: ...
+def read_trigger_state(state: _Data) -> ContactState: ...
+def next_wakeup(state: ContactState | _Data) -> datetime | None: ...
+def trigger_presets() -> TriggerConfig: ...

@@ -952,3 +952,83 @@ class Evaluation(TypedDict):
     test_contacts: int
     all_items: RankingMetrics
     new_items: RankingMetrics
+
+
+# Triggers: the JSON form of patron::trigger (see docs/triggers.md).
+
+TriggerConfig = TypedDict(
+    "TriggerConfig",
+    {
+        "rules": list[dict[str, Any]],
+        "segments": NotRequired[dict[str, Any]],
+        "policy": NotRequired[dict[str, Any]],
+        "templates": NotRequired[list[str]],
+        "coupon_pools": NotRequired[list[str]],
+    },
+)
+"""Rules, the segments they name, the delivery policy (``TriggerEngine``)."""
+
+
+class TriggerInstance(TypedDict):
+    """One running chain in a contact's trigger state."""
+
+    id: str
+    rule: str
+    key: NotRequired[str]
+    started_at: datetime
+    step: int
+    due_at: datetime
+    products: NotRequired[list[str]]
+    held_out: NotRequired[bool]
+
+
+class ContactState(TypedDict):
+    """What the trigger engine remembers about one contact: store it whole."""
+
+    version: int
+    contact_id: str
+    clock: NotRequired[datetime]
+    wakeup: NotRequired[datetime]
+    seen: NotRequired[str]
+    instances: NotRequired[list[TriggerInstance]]
+    history: NotRequired[dict[str, dict[str, Any]]]
+    sent: NotRequired[list[dict[str, Any]]]
+    segments: NotRequired[list[str]]
+    lifecycle: NotRequired[str]
+    at_risk: NotRequired[bool]
+
+
+TriggerActionType = Literal[
+    "send", "task", "webhook", "held_out", "skipped", "deferred", "exited"
+]
+
+
+class TriggerAction(TypedDict):
+    """One decision: ``send``, ``task`` and ``webhook`` are for the host to
+    execute (``id`` is its outbox key); the others are records."""
+
+    id: str
+    contact_id: str
+    rule: str
+    step: NotRequired[str]
+    at: datetime
+    type: TriggerActionType
+    channel: NotRequired[str]
+    template: NotRequired[str]
+    coupon_pool: NotRequired[str]
+    purpose: NotRequired[Literal["marketing", "transactional"]]
+    products: NotRequired[list[str]]
+    task: NotRequired[str]
+    url: NotRequired[str]
+    group: NotRequired[Literal["global", "rule", "step"]]
+    reason: NotRequired[Any]
+    until: NotRequired[datetime]
+
+
+class TriggerOutcome(TypedDict):
+    """What ``TriggerEngine.handle`` and ``due`` return."""
+
+    state: ContactState
+    actions: list[TriggerAction]
+    next_wakeup: datetime | None
+    ignored: NotRequired[Literal["duplicate", "too_old"]]

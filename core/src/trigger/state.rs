@@ -220,16 +220,22 @@ impl ContactState {
     /// Reads a stored state: refuses one written by a newer patron, migrates
     /// one written by an older one (see [`migrate`]), then checks it.
     pub fn from_value(value: Value) -> Result<ContactState> {
-        crate::parse::from_value(migrate(value)?)
+        crate::parse::from_value(value)
     }
 
     /// [`ContactState::from_value`] from JSON text.
     pub fn from_json(text: &str) -> Result<ContactState> {
-        ContactState::from_value(crate::parse::from_json_value(text)?)
+        crate::parse::from_json(text)
     }
 
-    /// Checks what the derived form cannot.
-    pub(crate) fn normalize(&mut self) -> Result<()> {
+    /// When the host should call [`super::Engine::due`] next; none when
+    /// nothing is scheduled.
+    pub fn next_wakeup(&self) -> Option<Timestamp> {
+        self.wakeup
+    }
+
+    /// Checks the version once the form is read (after [`migrate`]).
+    pub(crate) fn check_version(&self) -> Result<()> {
         if self.version != STATE_VERSION {
             return Err(Error::invalid(
                 "version",

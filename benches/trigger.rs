@@ -1,0 +1,184 @@
+//! Triggers: the engine over 100 rules (benches/data/triggers100.json: the
+//! presets, a rule entering each of the twenty segments of segments20.json,
+//! and product and custom-event rules) as a host runs it. Targets: `handle` p99 under 50 us
+//! per event; `due` over 1M stored states under 2 s on 2 cores; a typical
+//! contact's state under 1 KB of JSON.
+//!
+//! Besides criterion's means, `report` prints the percentiles of 20k
+//! `handle` calls, the time of one pass of `due` over 1M states, and the
+//! state sizes. benches/python/trigger_handle.py and
+//! benches/node/trigger_handle.js time the same call from Python and Node.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group};
+use patron::model::Timestamp;
+use patron::profile::Facts;
+use patron::trigger::{Config, ContactState, Engine};
+use patron::{Event, parse, sample};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+const CONFIG: &str = include_str!("data/triggers100.json");
+
+/// 100 rules over 20 segments (plus the presets' own), from the shared data file.
+fn config() -> Config {
+    let mut config: Value = serde_json::from_str(CONFIG).unwrap();
+    config.as_object_mut().unwrap().remove("about");
+    parse::from_value(config).unwrap()
+}
+
+/// A day of events for contact `facts`: views, a cart, an order, a custom event.
+fn events(facts: &Facts, k: usize) -> Vec<Event> {
+    let id = facts.contact_id.as_str();
+    let base = facts.as_of.get();
+    let at = |m: i64| Timestamp::from(base + chrono::Duration::minutes(m)).to_string();
+    let p = |j: usize| format!("p{}", (k * 7 + j) % 120);
+    let list = vec![
+        json!({"type": "product_viewed", "id": format!("{id}-v1"), "contact_id": id, "at": at(1), "product_id": p(0)}),
+        json!({"type": "product_viewed", "id": format!("{id}-v2"), "contact_id": id, "at": at(3), "product_id": p(1)}),
+        json!({"type": "cart_updated", "id": format!("{id}-c1"), "contact_id": id, "at": at(5), "currency": "EUR",
+            "lines": [{"product_id": p(1), "quantity": 1, "unit_price": 30}]}),
+        json!({"type": "custom", "id": format!("{id}-x1"), "contact_id": id, "at": at(8), "name": format!("event_{}", (k % 40) * 2 + 1)}),
+        json!({"type": "product_viewed", "id": format!("{id}-v3"), "contact_id": id, "at": at(30), "product_id": p(2)}),
+        json!({"type": "order_placed", "id": format!("{id}-o1"), "contact_id": id, "at": at(90), "order_id": format!("{id}-o1"),
+            "currency": "EUR", "total": 30, "lines": [{"product_id": p(1), "quantity": 1, "unit_price": 30}]}),
+    ];
+    list.into_iter()
+        .map(|v| parse::from_value(v).unwrap())
+        .collect()
+}
+
+struct Setup {
+    engine: Engine,
+    facts: Vec<Facts>,
+    events: Vec<Vec<Event>>,
+}
+
+fn setup() -> Setup {
+    let engine = Engine::new(config(), None).unwrap();
+    assert_eq!(engine.config().rules.len(), 100);
+    let as_of = Timestamp::parse("2025-01-01T09:00:00Z").unwrap();
+    let facts = sample::facts(1_000, as_of, 7);
+    let events = facts
+        .iter()
+        .enumerate()
+        .map(|(k, f)| events(f, k))
+        .collect();
+    Setup {
+        engine,
+        facts,
+        events,
+    }
+}
+
+/// Each contact's state after its day of events (the typical stored state).
+fn states_after(s: &Setup) -> Vec<ContactState> {
+    s.facts
+        .iter()
+        .zip(&s.events)
+        .map(|(f, events)| {
+            let mut state = ContactState::new(f.contact_id.clone());
+            for e in events {
+                state = s.engine.handle(&state, f, e, e.at).unwrap().state;
+            }
+            state
+        })
+        .collect()
+}
+
+fn handle_bench(c: &mut Criterion) {
+    let s = setup();
+    let mut group = c.benchmark_group("trigger");
+    group.bench_function("handle_100_rules_20_segments", |b| {
+        let mut k = 0;
+        b.iter(|| {
+            let i = k % s.facts.len();
+            let e = &s.events[i][k % 6];
+            k += 1;
+            let state = ContactState::new(s.facts[i].contact_id.clone());
+            black_box(s.engine.handle(&state, &s.facts[i], e, e.at).unwrap())
+        })
+    });
+    group.finish();
+}
+
+fn report() {
+    let s = setup();
+    // handle, one event at a time, each contact's state carried along.
+    let mut times = Vec::new();
+    for round in 0..4 {
+        for (f, events) in s.facts.iter().zip(&s.events) {
+            let mut state = ContactState::new(f.contact_id.clone());
+            for e in events {
+                let t = Instant::now();
+                let out = s.engine.handle(&state, f, e, e.at).unwrap();
+                if round > 0 {
+                    times.push(t.elapsed().as_nanos() as f64 / 1000.0);
+                }
+                state = out.state;
+            }
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize];
+    println!(
+        "handle, 100 rules and 20 segments, {} calls: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.1} us (target p99 < 50 us)",
+        times.len(),
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        times[times.len() - 1]
+    );
+
+    let typical = states_after(&s);
+    let mut sizes: Vec<usize> = typical
+        .iter()
+        .map(|st| serde_json::to_string(st).unwrap().len())
+        .collect();
+    sizes.sort();
+    println!(
+        "state after a day of 6 events (JSON bytes): median {}, p90 {}, max {} (target < 1024)",
+        sizes[sizes.len() / 2],
+        sizes[sizes.len() * 9 / 10],
+        sizes[sizes.len() - 1]
+    );
+
+    // due over 1M stored states, half of them due an hour after the events.
+    let n = 1_000_000;
+    let now = Timestamp::parse("2025-01-01T14:00:00Z").unwrap();
+    let states: Vec<ContactState> = (0..n).map(|i| typical[i % typical.len()].clone()).collect();
+    let t = Instant::now();
+    let actions: usize = states
+        .par_iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let f = &s.facts[i % s.facts.len()];
+            if st.next_wakeup().is_some_and(|w| w <= now) {
+                s.engine.due(st, f, now).unwrap().actions.len()
+            } else {
+                0
+            }
+        })
+        .sum();
+    let due = states
+        .iter()
+        .filter(|st| st.next_wakeup().is_some_and(|w| w <= now))
+        .count();
+    println!(
+        "due over {n} stored states ({due} due, {actions} actions), {} threads: {:.2} s (target < 2 s)",
+        rayon::current_num_threads(),
+        t.elapsed().as_secs_f64()
+    );
+}
+
+criterion_group!(benches, handle_bench);
+
+fn main() {
+    benches();
+    report();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}
