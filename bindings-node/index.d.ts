@@ -647,24 +647,23 @@ export interface TriggerConfig {
   coupon_pools?: string[]
 }
 
-/** One running chain in a contact's trigger state. */
+/** One running chain in a contact's trigger state (`id` is `rule/trigger`; times in Unix seconds). */
 export interface TriggerInstance {
   id: string
-  rule: string
   key?: string
-  started_at: string
+  started_at: number
   step: number
-  due_at: string
+  due_at: number
   products?: string[]
   held_out?: boolean
 }
 
-/** What the trigger engine remembers about one contact: store it whole. */
+/** What the trigger engine remembers about one contact: store it whole (times in Unix seconds, to keep it small). */
 export interface ContactState {
   version: number
   contact_id: string
-  clock?: string
-  wakeup?: string
+  clock?: number
+  wakeup?: number
   seen?: string
   instances?: TriggerInstance[]
   history?: Record<string, Data>

@@ -970,25 +970,25 @@ TriggerConfig = TypedDict(
 
 
 class TriggerInstance(TypedDict):
-    """One running chain in a contact's trigger state."""
+    """One running chain in a contact's trigger state (``id`` is ``rule/trigger``; times in Unix seconds)."""
 
     id: str
-    rule: str
     key: NotRequired[str]
-    started_at: datetime
+    started_at: int
     step: int
-    due_at: datetime
+    due_at: int
     products: NotRequired[list[str]]
     held_out: NotRequired[bool]
 
 
 class ContactState(TypedDict):
-    """What the trigger engine remembers about one contact: store it whole."""
+    """What the trigger engine remembers about one contact: store it whole
+    (times in Unix seconds, to keep it small)."""
 
     version: int
     contact_id: str
-    clock: NotRequired[datetime]
-    wakeup: NotRequired[datetime]
+    clock: NotRequired[int]
+    wakeup: NotRequired[int]
     seen: NotRequired[str]
     instances: NotRequired[list[TriggerInstance]]
     history: NotRequired[dict[str, dict[str, Any]]]

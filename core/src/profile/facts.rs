@@ -218,19 +218,25 @@ impl Facts {
     /// they move when the base is scored again.
     pub fn at(&self, t: Timestamp) -> Facts {
         let mut later = self.clone();
-        later.as_of = t;
-        later.days_since_last_activity = self.last_activity_at.map(|a| a.whole_days_until(t));
+        later.move_to(t);
+        later
+    }
+
+    /// [`Facts::at`] in place: moves these facts to moment `t` without
+    /// copying the maps, for callers that try many moments.
+    pub fn move_to(&mut self, t: Timestamp) {
+        self.as_of = t;
+        self.days_since_last_activity = self.last_activity_at.map(|a| a.whole_days_until(t));
         if self.orders > 0 {
-            later.days_since_last_order = self.last_order_at.map(|o| o.whole_days_until(t));
+            self.days_since_last_order = self.last_order_at.map(|o| o.whole_days_until(t));
         }
-        if let Some(cart) = &mut later.cart {
+        if let Some(cart) = &mut self.cart {
             cart.age_seconds =
                 u64::try_from((t.get() - cart.updated_at.get()).num_seconds()).unwrap_or(0);
         }
-        later.at_risk = self
+        self.at_risk = self
             .next_order_expected
             .is_some_and(|n| t.get().date_naive() > n.get());
-        later
     }
 }
 

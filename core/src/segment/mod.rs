@@ -807,6 +807,8 @@ pub struct Registry {
     /// Sorted by name, so a name's place is found by binary search and
     /// evaluation remembers results by place.
     segments: Vec<(String, Segment)>,
+    /// The places of the segments that refer to other segments.
+    referring: Vec<usize>,
 }
 
 impl Registry {
@@ -826,8 +828,13 @@ impl Registry {
                 return Err(invalid(&name, format!("segment `{name}` is defined twice")));
             }
         }
+        let segments: Vec<(String, Segment)> = rules.into_iter().collect();
+        let referring = (0..segments.len())
+            .filter(|&i| !segments[i].1.references().is_empty())
+            .collect();
         let registry = Registry {
-            segments: rules.into_iter().collect(),
+            segments,
+            referring,
         };
         for (name, rule) in &registry.segments {
             for target in rule.references() {

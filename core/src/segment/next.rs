@@ -42,20 +42,47 @@ impl Registry {
     /// # Ok::<(), patron::Error>(())
     /// ```
     pub fn next_change(&self, facts: &Facts) -> Result<Option<Timestamp>> {
-        let mut candidates = Vec::new();
-        for (_, segment) in &self.segments {
+        // A segment's membership moves with time only at its own candidate
+        // instants, or when a segment it refers to moves: at each candidate,
+        // only those segments are evaluated again.
+        let mut candidates: Vec<(Timestamp, usize)> = Vec::new();
+        let mut found = Vec::new();
+        for (place, (_, segment)) in self.segments.iter().enumerate() {
             if let Segment::Dynamic(rule) = segment {
-                collect(&rule.expr, facts, &mut candidates);
+                found.clear();
+                collect(&rule.expr, facts, &mut found);
+                candidates.extend(
+                    found
+                        .iter()
+                        .filter(|t| **t > facts.as_of)
+                        .map(|t| (*t, place)),
+                );
             }
         }
-        candidates.retain(|t| *t > facts.as_of);
+        if candidates.is_empty() {
+            return Ok(None);
+        }
         candidates.sort();
         candidates.dedup();
-        let now = self.members_of(facts)?;
-        for t in candidates {
-            let later = facts.at(t);
-            if self.members_of(&later)? != now {
-                return Ok(Some(t));
+        let n = self.segments.len();
+        let mut now_memo = vec![None; n];
+        let mut later = facts.clone();
+        let mut i = 0;
+        while i < candidates.len() {
+            let t = candidates[i].0;
+            let mut places: Vec<usize> = self.referring.clone();
+            while i < candidates.len() && candidates[i].0 == t {
+                places.push(candidates[i].1);
+                i += 1;
+            }
+            later.move_to(t);
+            let mut later_memo = vec![None; n];
+            for place in places {
+                if self.eval_at(place, &later, &mut later_memo)?
+                    != self.eval_at(place, facts, &mut now_memo)?
+                {
+                    return Ok(Some(t));
+                }
             }
         }
         Ok(None)

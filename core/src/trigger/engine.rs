@@ -16,7 +16,7 @@ use super::rule::{
     Config, Every, Exit, KeyBy, OnRepeat, ProductAction, ProductTrigger, Reentry, Rule, Step,
     Trigger, Want, WhenCapped,
 };
-use super::state::{ContactState, Instance, Sent, key_text};
+use super::state::{ContactState, Instance, RuleHistory, Sent, key_text};
 use crate::error::{Error, Result};
 use crate::hash::fnv1a;
 use crate::lifecycle::LifecycleConfig;
@@ -172,6 +172,8 @@ impl Engine {
         event: &Event,
         now: Timestamp,
     ) -> Result<Outcome> {
+        let mut moved = None;
+        let facts = at_now(facts, now, &mut moved);
         let contact = self.check(state, facts, now)?;
         if let Some(id) = &event.contact_id
             && id != &state.contact_id
@@ -212,6 +214,8 @@ impl Engine {
     /// changes, dates, schedules), ends chains whose goal is reached, and
     /// runs every step due at `now`. `facts` are the contact's facts at `now`.
     pub fn due(&self, state: &ContactState, facts: &Facts, now: Timestamp) -> Result<Outcome> {
+        let mut moved = None;
+        let facts = at_now(facts, now, &mut moved);
         let contact = self.check(state, facts, now)?;
         let mut run = Run::new(self, state, facts, contact, now);
         run.advance()?;
@@ -228,6 +232,8 @@ impl Engine {
         facts: &Facts,
         now: Timestamp,
     ) -> Result<ContactState> {
+        let mut moved = None;
+        let facts = at_now(facts, now, &mut moved);
         let contact = self.check(state, facts, now)?;
         let mut run = Run::new(self, state, facts, contact, now);
         run.state.segments = run.current_segments()?;
@@ -270,6 +276,16 @@ impl Engine {
                 "the engine needs the contact's record in the facts (consent, addresses, time zone): build the facts with the contact",
             )
         })
+    }
+}
+
+/// The facts moved to `now` when they are older ("had nothing happened
+/// since"), so that time windows and wake-ups count from the call's moment.
+fn at_now<'f>(facts: &'f Facts, now: Timestamp, moved: &'f mut Option<Facts>) -> &'f Facts {
+    if facts.as_of < now {
+        moved.insert(facts.at(now))
+    } else {
+        facts
     }
 }
 
@@ -984,7 +1000,7 @@ impl<'a> Run<'a> {
             let history = self.state.history.get(&rule.id);
             let allowed = match (&rule.reentry, history) {
                 (_, None) | (Reentry::Always, _) => true,
-                (Reentry::Once, Some(h)) => h.count == 0,
+                (Reentry::Once, Some(h)) => h.last.is_none(),
                 (Reentry::OncePerKey, Some(h)) => !h.keys.contains(&key),
                 (Reentry::Cooldown { period }, Some(h)) => {
                     h.last.is_none_or(|last| period.after(last) <= at)
@@ -998,17 +1014,25 @@ impl<'a> Run<'a> {
                 return Ok(());
             }
         }
-        let history = self.state.history.entry(rule.id.clone()).or_default();
-        history.count += 1;
-        history.last = Some(history.last.map_or(at, |l| l.max(at)));
+        // Keep what the re-entry policy reads, nothing more.
+        let last = |h: &mut RuleHistory| h.last = Some(h.last.map_or(at, |l| l.max(at)));
         match &rule.reentry {
-            Reentry::OncePerKey if !history.keys.contains(&key) => history.keys.push(key.clone()),
+            Reentry::Always => {}
+            Reentry::Once | Reentry::Cooldown { .. } => {
+                last(self.state.history.entry(rule.id.clone()).or_default())
+            }
+            Reentry::OncePerKey => {
+                let history = self.state.history.entry(rule.id.clone()).or_default();
+                if !history.keys.contains(&key) {
+                    history.keys.push(key.clone());
+                }
+            }
             Reentry::AtMost { per, .. } => {
+                let history = self.state.history.entry(rule.id.clone()).or_default();
                 let from = per.before(at);
                 history.recent.retain(|t| *t > from);
                 history.recent.push(at);
             }
-            _ => {}
         }
         let policy = &self.engine.config.policy;
         let contact = self.contact.id.as_str();
@@ -1044,13 +1068,14 @@ impl<'a> Run<'a> {
 
     /// The watched segments the contact is in now.
     fn current_segments(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for name in &self.engine.watched {
-            if self.engine.segments.contains(name, self.facts)? {
-                out.push(name.clone());
-            }
-        }
-        Ok(out)
+        let all = self.engine.segments.members_of(self.facts)?;
+        Ok(self
+            .engine
+            .watched
+            .iter()
+            .filter(|name| all.binary_search(&name.as_str()).is_ok())
+            .cloned()
+            .collect())
     }
 
     fn current_region(&self) -> Result<Option<String>> {
@@ -1189,6 +1214,12 @@ impl<'a> Run<'a> {
         trigger: &Trigger,
         t: Timestamp,
     ) -> (Option<(Timestamp, NaiveDate)>, Option<Timestamp>) {
+        if !matches!(
+            trigger,
+            Trigger::Date(_) | Trigger::Schedule(_) | Trigger::NextOrder(_)
+        ) {
+            return (None, None);
+        }
         let today = clock::local_date(self.zone, t);
         let mut dates: Vec<(NaiveDate, chrono::NaiveTime)> = Vec::new();
         match trigger {
@@ -1595,7 +1626,7 @@ impl<'a> Run<'a> {
             }
         }
         if !self.engine.watched.is_empty()
-            && let Some(t) = self.engine.segments.next_change(&self.facts.at(self.now))?
+            && let Some(t) = self.engine.segments.next_change(self.facts)?
         {
             take(t);
         }

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::hash::fnv1a;
 use crate::model::{Channel, Id, Name, Timestamp};
 
-/// The version of the stored form this patron writes.
+/// The version of the stored form this patron writes. Times in the stored
+/// form are Unix seconds, to keep a contact's state small.
 pub const STATE_VERSION: u32 = 1;
 
 /// One contact's trigger state.
@@ -26,10 +27,10 @@ pub struct ContactState {
     /// The contact.
     pub contact_id: Id,
     /// The `now` of the latest call; a call with an earlier `now` is refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "secs_opt")]
     pub clock: Option<Timestamp>,
     /// When the host should call [`super::Engine::due`] next.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "secs_opt")]
     pub wakeup: Option<Timestamp>,
     /// Event ids seen within the replay window.
     #[serde(default, skip_serializing_if = "Seen::is_empty")]
@@ -54,16 +55,15 @@ pub struct ContactState {
     pub at_risk: bool,
 }
 
-/// One running chain.
+/// One running chain. The stored form names the rule once, in `id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "StoredInstance", into = "StoredInstance")]
 pub struct Instance {
     /// `rule/trigger`: the rule and what started it (an event id, a date).
     pub id: String,
     /// The rule.
     pub rule: Name,
     /// The instance's key, hashed (see [`super::KeyBy`]).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub key: String,
     /// When the trigger happened.
     pub started_at: Timestamp,
@@ -72,25 +72,83 @@ pub struct Instance {
     /// When it is due.
     pub due_at: Timestamp,
     /// The products the trigger was about (cart lines, the viewed product).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<Id>,
     /// The contact is in the rule's control group: steps are recorded as
     /// held out, not sent.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub held_out: bool,
 }
 
-/// Starts of one rule.
+/// [`Instance`] as stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredInstance {
+    id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    key: String,
+    #[serde(with = "secs")]
+    started_at: Timestamp,
+    #[serde(default, skip_serializing_if = "is_first")]
+    step: u32,
+    #[serde(with = "secs")]
+    due_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    products: Vec<Id>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    held_out: bool,
+}
+
+fn is_first(step: &u32) -> bool {
+    *step == 0
+}
+
+impl TryFrom<StoredInstance> for Instance {
+    type Error = String;
+
+    fn try_from(s: StoredInstance) -> std::result::Result<Instance, String> {
+        let rule =
+            s.id.split_once('/')
+                .map(|(rule, _)| rule)
+                .ok_or_else(|| format!("expected an instance id `rule/trigger`, got `{}`", s.id))?;
+        let rule = Name::new(rule).map_err(|e| e.reason().to_string())?;
+        Ok(Instance {
+            rule,
+            id: s.id,
+            key: s.key,
+            started_at: s.started_at,
+            step: s.step,
+            due_at: s.due_at,
+            products: s.products,
+            held_out: s.held_out,
+        })
+    }
+}
+
+impl From<Instance> for StoredInstance {
+    fn from(i: Instance) -> StoredInstance {
+        StoredInstance {
+            id: i.id,
+            key: i.key,
+            started_at: i.started_at,
+            step: i.step,
+            due_at: i.due_at,
+            products: i.products,
+            held_out: i.held_out,
+        }
+    }
+}
+
+/// Starts of one rule, as much as its re-entry policy reads: the latest
+/// start (`once`, `cooldown`), the starts within the window (`at_most`),
+/// the hashed keys (`once_per_key`). A rule that may always start again
+/// keeps nothing.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleHistory {
-    /// How many times it started.
-    pub count: u64,
     /// The latest start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "secs_opt")]
     pub last: Option<Timestamp>,
     /// Starts within the rule's `at_most` window.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "secs_vec")]
     pub recent: Vec<Timestamp>,
     /// Hashed keys it started for (`once_per_key`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -102,9 +160,83 @@ pub struct RuleHistory {
 #[serde(deny_unknown_fields)]
 pub struct Sent {
     /// When.
+    #[serde(with = "secs")]
     pub at: Timestamp,
     /// On which channel.
     pub channel: Channel,
+}
+
+/// Times as Unix seconds (RFC 3339 text is read too).
+mod secs {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    use crate::model::Timestamp;
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(t.get().timestamp())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Seconds(i64),
+            Text(Timestamp),
+        }
+        match Stored::deserialize(d)
+            .map_err(|_| de::Error::custom("expected a time as Unix seconds or RFC 3339 text"))?
+        {
+            Stored::Text(t) => Ok(t),
+            Stored::Seconds(v) => chrono::DateTime::from_timestamp(v, 0)
+                .map(Timestamp::from)
+                .ok_or_else(|| de::Error::custom(format!("expected Unix seconds, got {v}"))),
+        }
+    }
+}
+
+mod secs_opt {
+    use serde::{Deserializer, Serializer};
+
+    use crate::model::Timestamp;
+
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::secs::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        super::secs::deserialize(d).map(Some)
+    }
+}
+
+mod secs_vec {
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::model::Timestamp;
+
+    pub fn serialize<S: Serializer>(ts: &[Timestamp], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(ts.len()))?;
+        for t in ts {
+            seq.serialize_element(&t.get().timestamp())?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Timestamp>, D::Error> {
+        struct One(Timestamp);
+        impl<'de> Deserialize<'de> for One {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<One, D::Error> {
+                super::secs::deserialize(d).map(One)
+            }
+        }
+        Ok(Vec::<One>::deserialize(d)?
+            .into_iter()
+            .map(|o| o.0)
+            .collect())
+    }
 }
 
 /// Event ids seen recently, as 64-bit hashes with the event's time, so a
