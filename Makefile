@@ -26,7 +26,7 @@ rust-checks: ## cargo fmt --check and clippy with warnings as errors
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 rust-test: data ## Rust unit, property, vector and doc tests (with the CDNOW validation)
-	PATRON_REQUIRE_DATA=1 cargo test --workspace --quiet
+	PATRON_REQUIRE_DATA=1 cargo test -p patron --quiet
 
 DATA := target/data/lifetimes/datasets/CDNOW_sample.txt
 
@@ -104,7 +104,8 @@ docs-check: ## Check that docs and README quote the tested example files exactly
 bench: ## Criterion benches of the core
 	cargo bench -p patron
 
-bench-python: python ## Python-side benches against the usual Python tools (installs pinned baselines)
+bench-python: $(VPY) ## Python-side benches against the usual Python tools (installs pinned baselines)
+	cd bindings-python && VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(VENV)/bin:$$PATH maturin develop --profile dist --quiet
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r benches/python/requirements.txt
 	$(VPY) benches/python/parse_events.py
 	$(MAKE) --no-print-directory data
@@ -116,7 +117,8 @@ bench-python: python ## Python-side benches against the usual Python tools (inst
 	$(VPY) benches/python/recommend_build.py
 	$(VPY) benches/python/trigger_handle.py
 
-bench-node: node ## Node-side bench (the overhead of the Node boundary)
+bench-node: $(NODE_DIR)/node_modules ## Node-side bench (the overhead of the Node boundary)
+	PATRON_PROFILE=dist scripts/build-node
 	NODE_PATH=target/node_path node benches/node/parse_events.js
 	NODE_PATH=target/node_path node benches/node/trigger_handle.js
 

@@ -363,6 +363,7 @@ export interface Engagement {
   unsubscribed: number
   bounced: number
   complained: number
+  unopened_streak: number
   last_sent_at?: Timestamp
   last_opened_at?: Timestamp
   last_clicked_at?: Timestamp

@@ -546,6 +546,7 @@ class Engagement(TypedDict):
     unsubscribed: int
     bounced: int
     complained: int
+    unopened_streak: int
     last_sent_at: NotRequired[datetime]
     last_opened_at: NotRequired[datetime]
     last_clicked_at: NotRequired[datetime]

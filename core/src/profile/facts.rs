@@ -170,6 +170,11 @@ pub struct Engagement {
     pub bounced: u64,
     /// Messages marked as spam.
     pub complained: u64,
+    /// The latest messages sent without an open, counted back from the
+    /// newest to the last one opened: "opened none of the last 5 emails" is
+    /// `messages.email.unopened_streak >= 5`.
+    #[serde(default)]
+    pub unopened_streak: u64,
     /// The latest send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sent_at: Option<Timestamp>,
@@ -441,6 +446,25 @@ impl Profile {
     }
 
     fn fold_messages(&self, facts: &mut Facts) {
+        // Per channel, the sends newest first, to count the unopened streak.
+        let mut sends: BTreeMap<&str, Vec<(Timestamp, bool)>> = BTreeMap::new();
+        for m in self.messages.values() {
+            if let Some(at) = m.sent_at {
+                sends
+                    .entry(m.channel.as_str())
+                    .or_default()
+                    .push((at, m.opens.is_some()));
+            }
+        }
+        for (channel, mut list) in sends {
+            list.sort_by(|a, b| b.0.cmp(&a.0));
+            let streak = list.iter().take_while(|(_, opened)| !opened).count();
+            facts
+                .messages
+                .entry(channel.to_string())
+                .or_default()
+                .unopened_streak = streak as u64;
+        }
         for m in self.messages.values() {
             let e = facts.messages.entry(m.channel.to_string()).or_default();
             let count = |at: Option<Timestamp>| u64::from(at.is_some());
@@ -534,4 +558,51 @@ pub fn summaries(profiles: &[Profile], as_of: Timestamp) -> Result<Vec<CustomerS
         .enumerate()
         .map(|(i, f)| f.summary().map_err(|e| e.within(&format!("[{i}]"))))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Timestamp;
+    use crate::{Event, parse};
+
+    #[test]
+    fn the_unopened_streak_counts_back_to_the_last_open() {
+        let sent = |id: &str, day: u32| -> Event {
+            parse::from_json(&format!(
+                r#"{{"type": "message_sent", "id": "s{id}", "contact_id": "c", "at": "2024-05-{day:02}T10:00:00Z",
+                    "message_id": "m{id}", "channel": "email"}}"#
+            ))
+            .unwrap()
+        };
+        let opened = |id: &str, day: u32| -> Event {
+            parse::from_json(&format!(
+                r#"{{"type": "message_opened", "id": "o{id}", "contact_id": "c", "at": "2024-05-{day:02}T11:00:00Z",
+                    "message_id": "m{id}", "channel": "email"}}"#
+            ))
+            .unwrap()
+        };
+        // m1 opened, then m2, m3 and m4 not.
+        let events = [
+            sent("1", 1),
+            opened("1", 1),
+            sent("2", 2),
+            sent("3", 3),
+            sent("4", 4),
+        ];
+        let profiles = crate::profile::build(&events).unwrap();
+        let facts = profiles[0]
+            .facts(Timestamp::parse("2024-06-01T00:00:00Z").unwrap(), None)
+            .unwrap();
+        assert_eq!(facts.messages["email"].unopened_streak, 3);
+        let mut more = events.to_vec();
+        more.push(opened("3", 5));
+        let profiles = crate::profile::build(&more).unwrap();
+        let facts = profiles[0]
+            .facts(Timestamp::parse("2024-06-01T00:00:00Z").unwrap(), None)
+            .unwrap();
+        assert_eq!(
+            facts.messages["email"].unopened_streak, 1,
+            "only m4 is unopened since m3 was opened"
+        );
+    }
 }

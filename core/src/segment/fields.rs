@@ -95,6 +95,7 @@ const FIELDS: &[(&str, Kind)] = &[
     ("messages.*.unsubscribed", Kind::Number),
     ("messages.*.bounced", Kind::Number),
     ("messages.*.complained", Kind::Number),
+    ("messages.*.unopened_streak", Kind::Number),
     ("messages.*.last_sent_at", Kind::Time),
     ("messages.*.last_opened_at", Kind::Time),
     ("messages.*.last_clicked_at", Kind::Time),
