@@ -90,5 +90,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(recommend::recommend_blocks, m)?)?;
     m.add_function(wrap_pyfunction!(recommend::evaluate_recommendations, m)?)?;
     m.add_function(wrap_pyfunction!(recommend::recommend_blocks_many, m)?)?;
+    m.add_class::<recommend::PyRecommender>()?;
     Ok(())
 }

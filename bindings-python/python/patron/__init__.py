@@ -79,6 +79,7 @@ from patron._native import (
     recommend_blocks,
     evaluate_recommendations,
     recommend_blocks_many,
+    Recommender,
 )
 from patron import types
 from patron.errors import (
@@ -168,4 +169,5 @@ __all__ = [
     "recommend_blocks",
     "evaluate_recommendations",
     "recommend_blocks_many",
+    "Recommender",
 ]

@@ -1,7 +1,7 @@
 # Stubs of the native module; `make test` checks them with mypy.stubtest.
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias, overload
+from typing import Any, TypeAlias, final, overload
 
 from datetime import date, datetime
 
@@ -125,6 +125,7 @@ __all__ = [
     "recommend_blocks",
     "evaluate_recommendations",
     "recommend_blocks_many",
+    "Recommender",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -305,3 +306,14 @@ def recommend_blocks_many(
     now: datetime | str,
     model: ItemModel | _Data | None = None,
 ) -> list[list[Block]]: ...
+
+@final
+class Recommender:
+    """A catalog and an optional item-to-item model, indexed once: build it when
+    the catalog or the model changes and call ``blocks`` for every message."""
+
+    def __new__(cls, catalog: _Data, model: ItemModel | _Data | None = None) -> Recommender: ...
+    def blocks(self, message: _Data, history: _Data | None, now: datetime | str) -> list[Block]: ...
+    def blocks_many(self, message: _Data, histories: Sequence[_Data], now: datetime | str) -> list[list[Block]]: ...
+    @property
+    def known_to_model(self) -> int: ...
