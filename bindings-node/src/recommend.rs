@@ -147,7 +147,12 @@ impl RecommenderHandle {
 
     /// The blocks of one message for one contact's history (`"null"`: none).
     #[napi]
-    pub fn blocks_json(&self, message: String, history: String, now: String) -> AsyncTask<JsonTask> {
+    pub fn blocks_json(
+        &self,
+        message: String,
+        history: String,
+        now: String,
+    ) -> AsyncTask<JsonTask> {
         let inner = Arc::clone(&self.inner);
         task::spawn(move || {
             let message: Message = args::model(&message, "message").js_err()?;

@@ -8,13 +8,13 @@ use pyo3::prelude::*;
 use serde::Deserialize;
 
 use crate::args;
-use crate::depythonize::PyDe;
 use crate::convert::to_py;
+use crate::depythonize::PyDe;
 use crate::error::IntoPyResult;
 
 /// Baskets from a list of dicts: read in one pass when all is well (no JSON
-/// value in between), else
-/// through a JSON value, which names the path of any error.
+/// value in between), else through a JSON value, which names the path of
+/// any error.
 fn baskets_of(data: &Bound<'_, PyAny>) -> patron::Result<Vec<Basket>> {
     if let Ok(baskets) = Vec::<Basket>::deserialize(PyDe::new(data)) {
         return Ok(baskets);
