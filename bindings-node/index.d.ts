@@ -727,3 +727,18 @@ export function readTriggerState (state: Data): ContactState
 export function nextWakeup (state: ContactState | Data): string | null
 /** The classic scenarios as a config (rules, segments, default policy). */
 export function triggerPresets (): TriggerConfig
+/**
+ * A catalog and an optional item-to-item model, indexed once: build it when
+ * the catalog or the model changes and call `blocks` for every message
+ * (`recommendBlocks` indexes the catalog again on each call). The
+ * constructor parses and indexes on the calling thread; blocks run off it.
+ */
+export class Recommender {
+  constructor (catalog: Data, model?: ItemModel | Data | null)
+  /** The blocks of one message for one contact's history (null: an anonymous visitor). */
+  blocks (message: Data, history: Data | null, now: TimestampInput): Promise<Block[]>
+  /** The blocks of one message for many contacts' histories, in parallel. */
+  blocksMany (message: Data, histories: Data[], now: TimestampInput): Promise<Block[][]>
+  /** Catalog products the model knows (0 without a model). */
+  readonly knownToModel: number
+}

@@ -182,6 +182,34 @@ function idsSource (source) {
   throw new ValidationError('source: expected a file path or a Buffer', { code: 'validation', path: 'source' })
 }
 
+/**
+ * A catalog and an optional item-to-item model, indexed once: build it when
+ * the catalog or the model changes and call `blocks` for every message
+ * (`recommendBlocks` indexes the catalog again on each call). The
+ * constructor parses and indexes on the calling thread (about 0.2 s for
+ * 50,000 products); blocks run off it and return Promises.
+ */
+class Recommender {
+  constructor (catalog, model) {
+    this._handle = invoke((c, m) => new native.RecommenderHandle(c, m), encode(catalog, 'catalog', 'catalog'),
+      model == null ? 'null' : encode(model, 'model', 'model'))
+  }
+
+  async blocks (message, history, now) {
+    return callAsync((...args) => this._handle.blocksJson(...args), encode(message, 'message', 'message'),
+      history == null ? 'null' : encode(history, 'history', 'history'), encodeTime(now, 'now'))
+  }
+
+  async blocksMany (message, histories, now) {
+    return callAsync((...args) => this._handle.blocksManyJson(...args), encode(message, 'message', 'message'),
+      encode(histories, 'histories', 'histories'), encodeTime(now, 'now'))
+  }
+
+  get knownToModel () {
+    return this._handle.knownToModel
+  }
+}
+
 const fromObject = (fn, what) => (data) => call(fn, encode(data, what))
 const fromText = (fn) => (text) => call(fn, textOf(text))
 
@@ -324,6 +352,7 @@ module.exports = {
   recommendBlocksMany: async (catalog, message, histories, now, model) =>
     callAsync(native.recommendBlocksManyJson, encode(catalog, 'catalog', 'catalog'), encode(message, 'message', 'message'),
       encode(histories, 'histories', 'histories'), encodeTime(now, 'now'), model == null ? 'null' : encode(model, 'model', 'model')),
+  Recommender,
   evaluateRecommendations: async (catalog, baskets, spec, k, config) =>
     callAsync(native.evaluateRecommendationsJson, encode(catalog, 'catalog', 'catalog'), encode(baskets, 'baskets', 'baskets'),
       encode(spec, 'spec', 'spec'), k, encode(config || {}, 'config', 'config')),

@@ -1,5 +1,7 @@
 //! Recommendation blocks and the item-to-item model (JSON text in and out).
 
+use std::sync::Arc;
+
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 use patron::Catalog;
@@ -104,4 +106,93 @@ pub fn recommend_blocks_many_json(
             .js_err()?;
         Ok(parse::to_json(&blocks))
     })
+}
+
+/// The catalog and model a [`RecommenderHandle`] owns.
+struct Owned {
+    catalog: Catalog,
+    model: Option<ItemModel>,
+}
+
+self_cell::self_cell!(
+    /// The owned catalog and model beside the index that borrows them.
+    struct Indexed {
+        owner: Owned,
+        #[covariant]
+        dependent: Recommender,
+    }
+);
+
+/// A catalog and an optional model indexed once (index.js wraps it as the
+/// `Recommender` class); blocks run off the JavaScript thread.
+#[napi]
+pub struct RecommenderHandle {
+    inner: Arc<Indexed>,
+}
+
+#[napi]
+impl RecommenderHandle {
+    /// Parses and indexes the catalog and the model (`"null"`: none).
+    #[napi(constructor)]
+    pub fn new(catalog: String, model: String) -> napi::Result<Self> {
+        let catalog: Catalog = args::model(&catalog, "catalog").js_err()?;
+        let model: Option<ItemModel> = args::optional_model(&model, "model").js_err()?;
+        let inner = Indexed::new(Owned { catalog, model }, |o| {
+            Recommender::new(&o.catalog, o.model.as_ref())
+        });
+        Ok(RecommenderHandle {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The blocks of one message for one contact's history (`"null"`: none).
+    #[napi]
+    pub fn blocks_json(
+        &self,
+        message: String,
+        history: String,
+        now: String,
+    ) -> AsyncTask<JsonTask> {
+        let inner = Arc::clone(&self.inner);
+        task::spawn(move || {
+            let message: Message = args::model(&message, "message").js_err()?;
+            let history: Option<ContactHistory> =
+                args::optional_model(&history, "history").js_err()?;
+            let now = args::value(&now, "now").js_err()?;
+            let blocks = inner
+                .borrow_dependent()
+                .blocks(&message, &history.unwrap_or_default(), now)
+                .map_err(|e| e.within("message"))
+                .js_err()?;
+            Ok(parse::to_json(&blocks))
+        })
+    }
+
+    /// The blocks of one message for many contacts' histories.
+    #[napi]
+    pub fn blocks_many_json(
+        &self,
+        message: String,
+        histories: String,
+        now: String,
+    ) -> AsyncTask<JsonTask> {
+        let inner = Arc::clone(&self.inner);
+        task::spawn(move || {
+            let message: Message = args::model(&message, "message").js_err()?;
+            let histories: Vec<ContactHistory> = args::list(&histories, "histories").js_err()?;
+            let now = args::value(&now, "now").js_err()?;
+            let blocks = inner
+                .borrow_dependent()
+                .blocks_many(&message, &histories, now)
+                .map_err(|e| e.within("message"))
+                .js_err()?;
+            Ok(parse::to_json(&blocks))
+        })
+    }
+
+    /// Catalog products the model knows (0 without a model).
+    #[napi(getter)]
+    pub fn known_to_model(&self) -> u32 {
+        self.inner.borrow_dependent().known_to_model() as u32
+    }
 }

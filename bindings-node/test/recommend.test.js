@@ -40,3 +40,22 @@ test('errors carry code and path', async () => {
   await assert.rejects(patron.recommendBlocks(catalog, { blocks: [{ kind: 'similar', size: 0 }] }, null, now),
     (e) => e instanceof patron.PatronError && e.code === 'validation' && e.path === 'message.blocks[0].size')
 })
+
+test('a Recommender indexes once and gives what the functions give', async () => {
+  const model = await patron.buildItemModel(baskets, now)
+  const recommender = new patron.Recommender(catalog, model)
+  assert.equal(recommender.knownToModel, 3)
+  const message = { blocks: [{ kind: 'for_you', size: 2 }, { kind: 'buy_again', size: 1 }] }
+  const histories = [{ bought: [{ product_id: 'tea', last_at: now }] }, { viewed: [{ product_id: 'cup', count: 2, last_at: now }] }, {}]
+  for (const h of histories) {
+    assert.deepEqual(await recommender.blocks(message, h, now), await patron.recommendBlocks(catalog, message, h, now, model))
+  }
+  assert.deepEqual(await recommender.blocksMany(message, histories, now),
+    await patron.recommendBlocksMany(catalog, message, histories, now, model))
+  assert.deepEqual(await new patron.Recommender(catalog).blocks(message, null, now),
+    await patron.recommendBlocks(catalog, message, null, now))
+  await assert.rejects(recommender.blocks({ blocks: [{ kind: 'similar', size: 0 }] }, null, now),
+    (e) => e instanceof patron.ValidationError && e.path === 'message.blocks[0].size')
+  assert.throws(() => new patron.Recommender({ products: [{ id: 'x' }] }),
+    (e) => e instanceof patron.ValidationError && e.path.startsWith('catalog.'))
+})

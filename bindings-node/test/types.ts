@@ -88,9 +88,14 @@ async function recommendations (catalog: patron.Data): Promise<void> {
     null, new Date(), updated)
   const source: patron.BlockKind | undefined = blocks[0]?.slots[0]?.source
   const evaluation: patron.Evaluation = await patron.evaluateRecommendations(catalog, [], { kind: 'buy_again', size: 10 }, 10)
+  const recommender: patron.Recommender = new patron.Recommender(catalog, model)
+  const again: patron.Block[] = await recommender.blocks({ blocks: [{ kind: 'for_you', size: 4 }] }, null, new Date())
+  const many: patron.Block[][] = await recommender.blocksMany({ blocks: [{ kind: 'bestsellers', size: 2 }] }, [{}], '2024-01-01T00:00:00Z')
+  const known: number = recommender.knownToModel
   const ndcg: number = evaluation.all_items.ndcg
   void source
   void ndcg
+  void [again, many, known]
 }
 void recommendations
 async function triggers (facts: patron.Facts): Promise<void> {

@@ -96,5 +96,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trigger::read_trigger_state, m)?)?;
     m.add_function(wrap_pyfunction!(trigger::next_wakeup, m)?)?;
     m.add_function(wrap_pyfunction!(trigger::trigger_presets, m)?)?;
+    m.add_class::<recommend::PyRecommender>()?;
     Ok(())
 }

@@ -5,10 +5,22 @@ use patron::recommend::{
     self, Basket, BlockSpec, ContactHistory, ItemModel, Message, ModelConfig, Recommender,
 };
 use pyo3::prelude::*;
+use serde::Deserialize;
 
 use crate::args;
 use crate::convert::to_py;
+use crate::depythonize::PyDe;
 use crate::error::IntoPyResult;
+
+/// Baskets from a list of dicts: read in one pass when all is well (no JSON
+/// value in between), else through a JSON value, which names the path of
+/// any error.
+fn baskets_of(data: &Bound<'_, PyAny>) -> patron::Result<Vec<Basket>> {
+    if let Ok(baskets) = Vec::<Basket>::deserialize(PyDe::new(data)) {
+        return Ok(baskets);
+    }
+    args::list(data, "baskets")
+}
 
 /// The item-to-item model (also bought, bought together, also viewed; top
 /// `config.neighbours` per product) from baskets, with `now` ending the
@@ -21,7 +33,7 @@ pub fn build_item_model<'py>(
     now: &Bound<'py, PyAny>,
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let baskets: Vec<Basket> = args::list(baskets, "baskets").py_err(py)?;
+    let baskets: Vec<Basket> = baskets_of(baskets).py_err(py)?;
     let now = args::value(now, "now").py_err(py)?;
     let config: ModelConfig = args::config(config).py_err(py)?;
     let model = py
@@ -39,7 +51,7 @@ pub fn update_item_model<'py>(
     baskets: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut model: ItemModel = args::model(model, "model").py_err(py)?;
-    let baskets: Vec<Basket> = args::list(baskets, "baskets").py_err(py)?;
+    let baskets: Vec<Basket> = baskets_of(baskets).py_err(py)?;
     py.detach(|| model.update(&baskets))
         .map_err(|e| e.within("model"))
         .py_err(py)?;
@@ -89,7 +101,7 @@ pub fn evaluate_recommendations<'py>(
     config: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let catalog: Catalog = args::model(catalog, "catalog").py_err(py)?;
-    let baskets: Vec<Basket> = args::list(baskets, "baskets").py_err(py)?;
+    let baskets: Vec<Basket> = baskets_of(baskets).py_err(py)?;
     let spec: BlockSpec = args::model(spec, "spec").py_err(py)?;
     let config: ModelConfig = args::config(config).py_err(py)?;
     let out = py
@@ -122,4 +134,102 @@ pub fn recommend_blocks_many<'py>(
         .map_err(|e| e.within("message"))
         .py_err(py)?;
     to_py(py, &blocks)
+}
+
+/// The catalog and model a [`PyRecommender`] owns.
+struct Owned {
+    catalog: Catalog,
+    model: Option<ItemModel>,
+}
+
+self_cell::self_cell!(
+    /// The owned catalog and model beside the index that borrows them.
+    struct Indexed {
+        owner: Owned,
+        #[covariant]
+        dependent: Recommender,
+    }
+);
+
+/// A catalog and an optional item-to-item model, indexed once: build it when
+/// the catalog or the model changes and call `blocks` for every message. The
+/// module functions `recommend_blocks` and `recommend_blocks_many` index the
+/// catalog again on each call.
+#[pyclass(module = "patron._native", name = "Recommender", frozen)]
+pub struct PyRecommender {
+    inner: Indexed,
+}
+
+#[pymethods]
+impl PyRecommender {
+    #[new]
+    #[pyo3(signature = (catalog, model=None))]
+    fn new(
+        py: Python<'_>,
+        catalog: &Bound<'_, PyAny>,
+        model: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let catalog: Catalog = args::model(catalog, "catalog").py_err(py)?;
+        let model: Option<ItemModel> = args::optional_model(model, "model").py_err(py)?;
+        let inner = py.detach(|| {
+            Indexed::new(Owned { catalog, model }, |o| {
+                Recommender::new(&o.catalog, o.model.as_ref())
+            })
+        });
+        Ok(PyRecommender { inner })
+    }
+
+    /// The blocks of one message for one contact's history (`None`: an
+    /// anonymous visitor) at `now`.
+    #[pyo3(signature = (message, history, now))]
+    fn blocks<'py>(
+        &self,
+        py: Python<'py>,
+        message: &Bound<'py, PyAny>,
+        history: Option<&Bound<'py, PyAny>>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let message: Message = args::model(message, "message").py_err(py)?;
+        let history: Option<ContactHistory> =
+            args::optional_model(history, "history").py_err(py)?;
+        let now = args::value(now, "now").py_err(py)?;
+        let blocks = py
+            .detach(|| {
+                self.inner
+                    .borrow_dependent()
+                    .blocks(&message, &history.unwrap_or_default(), now)
+            })
+            .map_err(|e| e.within("message"))
+            .py_err(py)?;
+        to_py(py, &blocks)
+    }
+
+    /// The blocks of one message for many contacts' histories, in parallel:
+    /// one list of blocks per history.
+    fn blocks_many<'py>(
+        &self,
+        py: Python<'py>,
+        message: &Bound<'py, PyAny>,
+        histories: &Bound<'py, PyAny>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let message: Message = args::model(message, "message").py_err(py)?;
+        let histories: Vec<ContactHistory> = args::list(histories, "histories").py_err(py)?;
+        let now = args::value(now, "now").py_err(py)?;
+        let blocks = py
+            .detach(|| {
+                self.inner
+                    .borrow_dependent()
+                    .blocks_many(&message, &histories, now)
+            })
+            .map_err(|e| e.within("message"))
+            .py_err(py)?;
+        to_py(py, &blocks)
+    }
+
+    /// Catalog products the model knows (0 without a model).
+    #[getter]
+    fn known_to_model(&self) -> usize {
+        self.inner.borrow_dependent().known_to_model()
+    }
 }

@@ -56,3 +56,27 @@ def test_errors_are_patron_errors_with_paths() -> None:
     assert (info.value.code, info.value.path) == ("validation", "message.blocks[0].size")
     with pytest.raises(ValueError):
         patron.evaluate_recommendations(CATALOG, BASKETS, {"kind": "buy_again", "size": 1}, 0)
+
+
+def test_a_recommender_indexes_once_and_gives_what_the_functions_give() -> None:
+    model = patron.build_item_model(BASKETS, NOW)
+    recommender = patron.Recommender(CATALOG, model)
+    assert recommender.known_to_model == 3
+    message = {"blocks": [{"kind": "for_you", "size": 2}, {"kind": "buy_again", "size": 1}]}
+    histories: list[dict[str, Any]] = [
+        {"bought": [{"product_id": "tea", "last_at": NOW}]},
+        {"viewed": [{"product_id": "cup", "count": 2, "last_at": "2024-05-30T00:00:00Z"}]},
+        {},
+    ]
+    for h in histories:
+        assert recommender.blocks(message, h, NOW) == patron.recommend_blocks(CATALOG, message, h, NOW, model)
+    assert recommender.blocks_many(message, histories, NOW) == patron.recommend_blocks_many(
+        CATALOG, message, histories, NOW, model
+    )
+    assert patron.Recommender(CATALOG).blocks(message, None, NOW) == patron.recommend_blocks(CATALOG, message, None, NOW)
+    with pytest.raises(patron.ValidationError) as info:
+        recommender.blocks({"blocks": [{"kind": "similar", "size": 0}]}, None, NOW)
+    assert info.value.path == "message.blocks[0].size"
+    with pytest.raises(patron.ValidationError) as bad:
+        patron.Recommender({"products": [{"id": "x"}]})
+    assert (bad.value.path or "").startswith("catalog.")

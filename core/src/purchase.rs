@@ -544,7 +544,7 @@ fn distinct_orders<'k>(orders: &[(u128, u32)], order: &impl Fn(usize) -> Order<'
 /// The Fx hash (rustc's): fast on short keys; the keys come from the shop's
 /// own table, so flooding resistance buys nothing here.
 #[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {

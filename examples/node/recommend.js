@@ -28,7 +28,10 @@ async function main () {
   const history = {
     bought: [{ product_id: 'sencha', orders: 3, first_at: '2024-03-01T10:00:00Z', last_at: '2024-05-01T10:00:00Z' }]
   }
-  const blocks = await patron.recommendBlocks(catalog, message, history, now, model)
+  // Index the catalog and the model once, then fill blocks for any number of contacts
+  // (patron.recommendBlocks does the same in one call, indexing the catalog each time).
+  const recommender = new patron.Recommender(catalog, model)
+  const blocks = await recommender.blocks(message, history, now)
   const slots = blocks.map((b) => b.slots.map((s) => [s.product_id, s.source]))
   // The pot is out of stock; the tea was bought, so only "buy again" shows it.
   assert.deepEqual(slots, [[['sencha', 'buy_again']], [['cup', 'also_bought'], ['matcha', 'also_bought']]])

@@ -26,7 +26,10 @@ history = {
         {"product_id": "sencha", "orders": 3, "first_at": "2024-03-01T10:00:00Z", "last_at": "2024-05-01T10:00:00Z"}
     ]
 }
-blocks = patron.recommend_blocks(catalog, message, history, now, model)
+# Index the catalog and the model once, then fill blocks for any number of contacts
+# (patron.recommend_blocks does the same in one call, indexing the catalog each time).
+recommender = patron.Recommender(catalog, model)
+blocks = recommender.blocks(message, history, now)
 slots = [[(s["product_id"], s["source"]) for s in b["slots"]] for b in blocks]
 # The pot is out of stock; the tea was bought, so only "buy again" shows it.
 assert slots == [[("sencha", "buy_again")], [("cup", "also_bought"), ("matcha", "also_bought")]]

@@ -84,6 +84,7 @@ from patron._native import (
     read_trigger_state,
     next_wakeup,
     trigger_presets,
+    Recommender,
 )
 from patron import types
 from patron.errors import (
@@ -178,4 +179,5 @@ __all__ = [
     "read_trigger_state",
     "next_wakeup",
     "trigger_presets",
+    "Recommender",
 ]

@@ -1,7 +1,7 @@
 # Stubs of the native module; `make test` checks them with mypy.stubtest.
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias, overload
+from typing import Any, TypeAlias, final, overload
 
 from datetime import date, datetime
 
@@ -134,6 +134,7 @@ __all__ = [
     "read_trigger_state",
     "next_wakeup",
     "trigger_presets",
+    "Recommender",
 ]
 
 _JsonText: TypeAlias = str | bytes
@@ -315,10 +316,11 @@ def recommend_blocks_many(
     model: ItemModel | _Data | None = None,
 ) -> list[list[Block]]: ...
 
+@final
 class TriggerEngine:
     """A checked rule set: rules, the segments they name, the delivery policy."""
 
-    def __init__(self, config: TriggerConfig | _Data, catalog: _Data | None = None) -> None: ...
+    def __new__(cls, config: TriggerConfig | _Data, catalog: _Data | None = None) -> TriggerEngine: ...
     @property
     def rule_ids(self) -> list[str]: ...
     def config(self) -> TriggerConfig: ...
@@ -347,3 +349,14 @@ def new_trigger_state(contact_id: str) -> ContactState: ...
 def read_trigger_state(state: _Data) -> ContactState: ...
 def next_wakeup(state: ContactState | _Data) -> datetime | None: ...
 def trigger_presets() -> TriggerConfig: ...
+
+@final
+class Recommender:
+    """A catalog and an optional item-to-item model, indexed once: build it when
+    the catalog or the model changes and call ``blocks`` for every message."""
+
+    def __new__(cls, catalog: _Data, model: ItemModel | _Data | None = None) -> Recommender: ...
+    def blocks(self, message: _Data, history: _Data | None, now: datetime | str) -> list[Block]: ...
+    def blocks_many(self, message: _Data, histories: Sequence[_Data], now: datetime | str) -> list[list[Block]]: ...
+    @property
+    def known_to_model(self) -> int: ...

@@ -18,12 +18,18 @@
 //! most `3 * K` neighbours per product whatever the history.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{Id, Timestamp};
+use crate::purchase::FxHasher;
+
+/// A hash map with the Fx hash: product and contact ids are short strings of
+/// the shop's own, so flooding resistance buys nothing and SipHash costs.
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// The version of the stored model; a model of another version is refused.
 pub const MODEL_VERSION: u32 = 1;
@@ -242,7 +248,7 @@ pub struct ItemModel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interactions: Option<Interactions>,
     #[serde(skip)]
-    index: HashMap<String, u32>,
+    index: FxMap<Id, u32>,
 }
 
 impl ItemModel {
@@ -261,15 +267,16 @@ impl ItemModel {
             popularity: Vec::new(),
             neighbours: Default::default(),
             interactions: None,
-            index: HashMap::new(),
+            index: FxMap::default(),
         };
-        let mut counts = Interactions::default();
-        let mut contact_index = HashMap::new();
-        model.add(baskets, &mut counts, &mut contact_index);
+        let (contacts, units) = model.ingest(baskets);
         let all: Vec<u32> = (0..model.products.len() as u32).collect();
-        model.recompute(&counts, &all);
+        model.recompute(&units, &all);
         if config.incremental {
-            model.interactions = Some(counts);
+            model.interactions = Some(Interactions {
+                contacts,
+                rows: units.map(|u| u.to_rows()),
+            });
         }
         Ok(model)
     }
@@ -291,7 +298,7 @@ impl ItemModel {
                 "the model was built with `incremental: false`; rebuild it instead",
             ));
         };
-        let mut contact_index: HashMap<Id, u32> = counts
+        let mut contact_index: FxMap<Id, u32> = counts
             .contacts
             .iter()
             .enumerate()
@@ -314,7 +321,8 @@ impl ItemModel {
             }
         }
         let affected: Vec<u32> = (0..n as u32).filter(|&p| affected[p as usize]).collect();
-        self.recompute(&counts, &affected);
+        let units = counts.rows.each_ref().map(|rows| Csr::from_rows(rows));
+        self.recompute(&units, &affected);
         self.interactions = Some(counts);
         Ok(())
     }
@@ -392,9 +400,9 @@ impl ItemModel {
                 }
             }
         }
-        self.index = HashMap::with_capacity(n);
+        self.index = FxMap::with_capacity_and_hasher(n, Default::default());
         for (i, id) in self.products.iter().enumerate() {
-            if self.index.insert(id.to_string(), i as u32).is_some() {
+            if self.index.insert(id.clone(), i as u32).is_some() {
                 return Err(Error::invalid(
                     format!("products[{i}]"),
                     format!("product id `{id}` appears twice"),
@@ -410,34 +418,13 @@ impl ItemModel {
         &mut self,
         baskets: &[Basket],
         counts: &mut Interactions,
-        contacts: &mut HashMap<Id, u32>,
+        contacts: &mut FxMap<Id, u32>,
     ) -> Vec<u32> {
-        let recent = chrono::Duration::days(i64::from(self.config.recent_days));
-        let recent_from = self.built_at.get() - recent;
-        let previous_from = recent_from - recent;
         let mut touched = vec![false; self.products.len()];
         let mut items: Vec<u32> = Vec::new();
         for basket in baskets {
-            items.clear();
-            for id in &basket.product_ids {
-                let p = match self.index.get(id.as_str()) {
-                    Some(&p) => p,
-                    None => {
-                        let p = self.products.len() as u32;
-                        self.index.insert(id.to_string(), p);
-                        self.products.push(id.clone());
-                        self.popularity.push(Popularity::default());
-                        for table in &mut self.neighbours {
-                            table.push(Vec::new());
-                        }
-                        touched.push(false);
-                        p
-                    }
-                };
-                items.push(p);
-            }
-            items.sort_unstable();
-            items.dedup();
+            self.intern(basket, &mut items);
+            touched.resize(self.products.len(), false);
             if items.is_empty() {
                 continue;
             }
@@ -452,25 +439,14 @@ impl ItemModel {
                     counts.rows[t].resize_with(c + 1, Vec::new);
                 }
             }
-            let at = basket.at.get();
             let table = match basket.kind {
                 BasketKind::Order => 0,
                 BasketKind::View => 2,
             };
+            let window = self.window(basket);
             for &p in &items {
                 touched[p as usize] = true;
-                let pop = &mut self.popularity[p as usize];
-                match basket.kind {
-                    BasketKind::Order => {
-                        pop.orders += 1;
-                        if at >= recent_from && at <= self.built_at.get() {
-                            pop.recent_orders += 1;
-                        } else if at >= previous_from && at < recent_from {
-                            pop.previous_orders += 1;
-                        }
-                    }
-                    BasketKind::View => pop.views += 1,
-                }
+                self.popularity[p as usize].count(basket.kind, window);
                 add_count(&mut counts.rows[table][c], p);
             }
             if basket.kind == BasketKind::Order {
@@ -482,24 +458,117 @@ impl ItemModel {
             .collect()
     }
 
-    /// Recomputes the neighbour lists of `products` in every table.
-    fn recompute(&mut self, counts: &Interactions, products: &[u32]) {
+    /// The recent-window flag of a basket: 1 in the last `recent_days`
+    /// before `built_at`, 2 in the span before that, 0 otherwise.
+    fn window(&self, basket: &Basket) -> u8 {
+        let recent = chrono::Duration::days(i64::from(self.config.recent_days));
+        let recent_from = self.built_at.get() - recent;
+        let previous_from = recent_from - recent;
+        let at = basket.at.get();
+        if at >= recent_from && at <= self.built_at.get() {
+            1
+        } else if at >= previous_from && at < recent_from {
+            2
+        } else {
+            0
+        }
+    }
+
+    /// The product indices of a basket, interned (new products get the next
+    /// index), ascending, each once.
+    fn intern(&mut self, basket: &Basket, items: &mut Vec<u32>) {
+        items.clear();
+        for id in &basket.product_ids {
+            let p = match self.index.get(id.as_str()) {
+                Some(&p) => p,
+                None => {
+                    let p = self.products.len() as u32;
+                    self.index.insert(id.clone(), p);
+                    self.products.push(id.clone());
+                    self.popularity.push(Popularity::default());
+                    for table in &mut self.neighbours {
+                        table.push(Vec::new());
+                    }
+                    p
+                }
+            };
+            items.push(p);
+        }
+        items.sort_unstable();
+        items.dedup();
+    }
+
+    /// A fresh build's reading of the baskets: interns products and
+    /// contacts (in order of first appearance, as [`ItemModel::add`] does),
+    /// counts popularity, and lays the counts out as contiguous rows per
+    /// table: bought and viewed by contact, together by order. Returns the
+    /// contact ids and the three tables.
+    fn ingest(&mut self, baskets: &[Basket]) -> (Vec<Id>, [Csr; 3]) {
+        // Keys are ids, not borrowed text: short ids live inline, so a
+        // lookup compares in the table without chasing a pointer.
+        let mut contact_index: FxMap<Id, u32> = FxMap::default();
+        let mut contacts: Vec<Id> = Vec::new();
+        // (contact, product) per order line and per view, in basket order.
+        let mut lines: [Vec<(u32, u32)>; 2] = [Vec::new(), Vec::new()];
+        let mut together = Csr {
+            offsets: vec![0],
+            items: Vec::new(),
+        };
+        let mut items: Vec<u32> = Vec::new();
+        for basket in baskets {
+            self.intern(basket, &mut items);
+            if items.is_empty() {
+                continue;
+            }
+            let c = *contact_index
+                .entry(basket.contact_id.clone())
+                .or_insert_with(|| {
+                    contacts.push(basket.contact_id.clone());
+                    (contacts.len() - 1) as u32
+                });
+            let window = self.window(basket);
+            for &p in &items {
+                self.popularity[p as usize].count(basket.kind, window);
+            }
+            let kind = usize::from(basket.kind == BasketKind::View);
+            lines[kind].extend(items.iter().map(|&p| (c, p)));
+            if basket.kind == BasketKind::Order {
+                together.items.extend(items.iter().map(|&p| (p, 1.0)));
+                together.offsets.push(together.items.len());
+            }
+        }
+        let [orders, views] = lines;
+        let units = [
+            Csr::counted(orders, contacts.len()),
+            together,
+            Csr::counted(views, contacts.len()),
+        ];
+        (contacts, units)
+    }
+
+    /// Recomputes the neighbour lists of `products` in every table, from
+    /// the tables' unit-major rows of counts (bought, together, viewed).
+    fn recompute(&mut self, units: &[Csr; 3], products: &[u32]) {
         let n = self.products.len();
         let k = self.config.neighbours;
         for table in Table::ALL {
-            let rows = &counts.rows[table.slot()];
+            let counted = &units[table.slot()];
+            let bm25_rows;
             let weighted = match self.config.weighting {
-                Weighting::Cosine => Csr::from_rows(rows),
-                Weighting::Bm25 { k1, b } => Csr::from_rows(&bm25(rows, n, k1, b)),
+                Weighting::Cosine => counted,
+                Weighting::Bm25 { k1, b } => {
+                    bm25_rows = bm25(counted, n, k1, b);
+                    &bm25_rows
+                }
             };
-            let columns = weighted.transpose(n);
+            let columns = weighted.columns(n);
             let norms: Vec<f32> = match self.config.weighting {
                 Weighting::Cosine => (0..n)
                     .map(|i| {
                         columns
-                            .row(i)
+                            .of(i)
                             .iter()
-                            .map(|&(_, w)| w * w)
+                            .map(|&(_, _, w)| w * w)
                             .sum::<f32>()
                             .sqrt()
                     })
@@ -508,37 +577,40 @@ impl ItemModel {
             };
             // Chunks share one scratch row each: a dense accumulator over all
             // products, reset through the list of the products it touched.
+            // Each product's units carry their rows' bounds, so reading a row
+            // costs one cache miss, not two (the offsets, then the row).
             let lists: Vec<Vec<(u32, Vec<Neighbour>)>> = products
                 .par_chunks(256)
                 .map(|chunk| {
                     let mut acc = vec![0.0f32; n];
                     let mut mark = vec![false; n];
                     let mut hit: Vec<u32> = Vec::new();
-                    let mut found: Vec<Neighbour> = Vec::new();
                     chunk
                         .iter()
                         .map(|&i| {
-                            for &(u, wi) in columns.row(i as usize) {
-                                for &(j, wj) in weighted.row(u as usize) {
-                                    if !mark[j as usize] {
-                                        mark[j as usize] = true;
+                            for &(start, end, wi) in columns.of(i as usize) {
+                                for &(j, wj) in &weighted.items[start as usize..end as usize] {
+                                    let ju = j as usize;
+                                    if !mark[ju] {
+                                        mark[ju] = true;
                                         hit.push(j);
                                     }
-                                    acc[j as usize] += wi * wj;
+                                    acc[ju] += wi * wj;
                                 }
                             }
                             let ni = norms[i as usize];
-                            found.clear();
-                            found.extend(hit.iter().filter(|&&j| j != i).filter_map(|&j| {
-                                let s = acc[j as usize] / (ni * norms[j as usize]);
-                                (s > 0.0 && s.is_finite()).then_some((j, s))
-                            }));
-                            for &j in hit.iter() {
-                                acc[j as usize] = 0.0;
-                                mark[j as usize] = false;
+                            let mut top: Vec<Neighbour> = Vec::with_capacity(k.min(hit.len()));
+                            for &j in &hit {
+                                let ju = j as usize;
+                                let s = acc[ju] / (ni * norms[ju]);
+                                acc[ju] = 0.0;
+                                mark[ju] = false;
+                                if j != i && s > 0.0 && s.is_finite() {
+                                    push_bounded(&mut top, k, (j, s));
+                                }
                             }
                             hit.clear();
-                            (i, top_k(found.as_mut_slice(), k))
+                            (i, top)
                         })
                         .collect()
                 })
@@ -550,6 +622,24 @@ impl ItemModel {
     }
 }
 
+impl Popularity {
+    /// Counts one basket holding the product; `window` as
+    /// [`ItemModel::window`] gives it.
+    fn count(&mut self, kind: BasketKind, window: u8) {
+        match kind {
+            BasketKind::Order => {
+                self.orders += 1;
+                match window {
+                    1 => self.recent_orders += 1,
+                    2 => self.previous_orders += 1,
+                    _ => {}
+                }
+            }
+            BasketKind::View => self.views += 1,
+        }
+    }
+}
+
 /// Rows of `(index, weight)` in one allocation: row `r` is
 /// `items[offsets[r]..offsets[r + 1]]`.
 struct Csr {
@@ -557,7 +647,63 @@ struct Csr {
     items: Vec<(u32, f32)>,
 }
 
+/// Product-major columns of unit-major rows: for each product, its units in
+/// unit order as `(start, end, weight)`, the bounds of the unit's row in the
+/// rows' `items` and the product's weight in it.
+struct Columns {
+    offsets: Vec<usize>,
+    items: Vec<(u32, u32, f32)>,
+}
+
+impl Columns {
+    fn of(&self, p: usize) -> &[(u32, u32, f32)] {
+        &self.items[self.offsets[p]..self.offsets[p + 1]]
+    }
+}
+
 impl Csr {
+    /// Rows of counts from `(unit, product)` pairs: one row per unit below
+    /// `units`, ascending by product, each product with the number of pairs
+    /// that hold it (a counting sort by unit, then a sort within each row).
+    fn counted(pairs: Vec<(u32, u32)>, units: usize) -> Csr {
+        let mut starts = vec![0usize; units + 1];
+        for &(u, _) in &pairs {
+            starts[u as usize + 1] += 1;
+        }
+        for u in 0..units {
+            starts[u + 1] += starts[u];
+        }
+        let mut next = starts.clone();
+        let mut products = vec![0u32; pairs.len()];
+        for (u, p) in pairs {
+            products[next[u as usize]] = p;
+            next[u as usize] += 1;
+        }
+        let mut offsets = Vec::with_capacity(units + 1);
+        offsets.push(0);
+        let mut items: Vec<(u32, f32)> = Vec::with_capacity(products.len());
+        for u in 0..units {
+            let row = &mut products[starts[u]..starts[u + 1]];
+            row.sort_unstable();
+            let start = items.len();
+            for &p in row.iter() {
+                match items[start..].last_mut() {
+                    Some(last) if last.0 == p => last.1 += 1.0,
+                    _ => items.push((p, 1.0)),
+                }
+            }
+            offsets.push(items.len());
+        }
+        Csr { offsets, items }
+    }
+
+    /// The rows as one vector each (the stored form of [`Interactions`]).
+    fn to_rows(&self) -> Vec<Vec<(u32, f32)>> {
+        (0..self.offsets.len() - 1)
+            .map(|r| self.row(r).to_vec())
+            .collect()
+    }
+
     fn from_rows(rows: &[Vec<(u32, f32)>]) -> Csr {
         let mut offsets = Vec::with_capacity(rows.len() + 1);
         offsets.push(0);
@@ -573,9 +719,8 @@ impl Csr {
         &self.items[self.offsets[r]..self.offsets[r + 1]]
     }
 
-    /// Product-major columns of these unit-major rows: for each of `n`
-    /// products, `(unit, weight)` in unit order.
-    fn transpose(&self, n: usize) -> Csr {
+    /// Product-major columns of these unit-major rows, for `n` products.
+    fn columns(&self, n: usize) -> Columns {
         let mut offsets = vec![0usize; n + 1];
         for &(p, _) in &self.items {
             offsets[p as usize + 1] += 1;
@@ -584,14 +729,15 @@ impl Csr {
             offsets[i + 1] += offsets[i];
         }
         let mut next = offsets.clone();
-        let mut items = vec![(0u32, 0.0f32); self.items.len()];
+        let mut items = vec![(0u32, 0u32, 0.0f32); self.items.len()];
         for r in 0..self.offsets.len() - 1 {
+            let (start, end) = (self.offsets[r] as u32, self.offsets[r + 1] as u32);
             for &(p, w) in self.row(r) {
-                items[next[p as usize]] = (r as u32, w);
+                items[next[p as usize]] = (start, end, w);
                 next[p as usize] += 1;
             }
         }
-        Csr { offsets, items }
+        Columns { offsets, items }
     }
 }
 
@@ -623,45 +769,47 @@ fn add_count(row: &mut Vec<(u32, f32)>, p: u32) {
 }
 
 /// BM25 weights of the rows.
-fn bm25(rows: &[Vec<(u32, f32)>], n: usize, k1: f64, b: f64) -> Vec<Vec<(u32, f32)>> {
-    {
-        {
-            // implicit's bm25_weight over the product-by-unit matrix: N is the
-            // number of products, idf is per unit, length per product.
-            let mut length = vec![0.0f64; n];
-            for row in rows {
-                for &(p, c) in row {
-                    length[p as usize] += f64::from(c);
-                }
-            }
-            let average = length.iter().sum::<f64>() / n.max(1) as f64;
-            let big_n = (n as f64).ln();
-            rows.iter()
-                .map(|row| {
-                    let idf = big_n - (row.len() as f64).ln_1p();
-                    row.iter()
-                        .map(|&(p, c)| {
-                            let c = f64::from(c);
-                            let norm = (1.0 - b) + b * length[p as usize] / average;
-                            (p, (c * (k1 + 1.0) / (k1 * norm + c) * idf) as f32)
-                        })
-                        .collect()
-                })
-                .collect()
-        }
+fn bm25(rows: &Csr, n: usize, k1: f64, b: f64) -> Csr {
+    // implicit's bm25_weight over the product-by-unit matrix: N is the
+    // number of products, idf is per unit, length per product.
+    let mut length = vec![0.0f64; n];
+    for &(p, c) in &rows.items {
+        length[p as usize] += f64::from(c);
+    }
+    let average = length.iter().sum::<f64>() / n.max(1) as f64;
+    let big_n = (n as f64).ln();
+    let mut items = Vec::with_capacity(rows.items.len());
+    for r in 0..rows.offsets.len() - 1 {
+        let row = rows.row(r);
+        let idf = big_n - (row.len() as f64).ln_1p();
+        items.extend(row.iter().map(|&(p, c)| {
+            let c = f64::from(c);
+            let norm = (1.0 - b) + b * length[p as usize] / average;
+            (p, (c * (k1 + 1.0) / (k1 * norm + c) * idf) as f32)
+        }));
+    }
+    Csr {
+        offsets: rows.offsets.clone(),
+        items,
     }
 }
 
-/// The best `k`, by score then by index.
-pub(crate) fn top_k(found: &mut [Neighbour], k: usize) -> Vec<Neighbour> {
-    let order = |a: &Neighbour, b: &Neighbour| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    if found.len() > k {
-        found.select_nth_unstable_by(k - 1, order);
+/// Whether neighbour `a` ranks before `b`: higher score, then lower index.
+fn better(a: Neighbour, b: Neighbour) -> bool {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)).is_lt()
+}
+
+/// Adds a candidate to `top`, kept best first and at most `k` long: the
+/// best `k` by score then by index, whatever the order of the candidates.
+fn push_bounded(top: &mut Vec<Neighbour>, k: usize, candidate: Neighbour) {
+    if top.len() == k {
+        if !better(candidate, top[k - 1]) {
+            return;
+        }
+        top.pop();
     }
-    let keep = found.len().min(k);
-    let top = &mut found[..keep];
-    top.sort_unstable_by(order);
-    top.to_vec()
+    let at = top.partition_point(|&t| better(t, candidate));
+    top.insert(at, candidate);
 }
 
 #[cfg(test)]

@@ -1,13 +1,18 @@
 //! The recommender: a catalog and a model indexed once, then blocks for any
 //! number of contacts.
 
-use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
+
+use crate::purchase::FxHasher;
 
 use super::block::{Block, BlockKind, BlockSpec, Message, Slot, Window};
 use super::history::ContactHistory;
-use super::model::{ItemModel, Popularity, Table};
+use super::model::{FxMap as HashMap, ItemModel, Popularity, Table};
 use crate::error::{Error, Result};
 use crate::model::{Catalog, CatalogIndex, Product, Timestamp};
+
+/// Sets with the Fx hash: keys are product positions and ids.
+type HashSet<T> = std::collections::HashSet<T, BuildHasherDefault<FxHasher>>;
 
 /// Largest block size.
 pub const MAX_BLOCK_SIZE: usize = 1000;
@@ -111,9 +116,9 @@ impl<'a> Recommender<'a> {
                 .cmp(&products[a as usize].created_at)
                 .then(a.cmp(&b))
         });
-        let mut by_leaf: HashMap<&str, Vec<u32>> = HashMap::new();
-        let mut by_brand: HashMap<&str, Vec<u32>> = HashMap::new();
-        let mut by_token: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut by_leaf: HashMap<&str, Vec<u32>> = HashMap::default();
+        let mut by_brand: HashMap<&str, Vec<u32>> = HashMap::default();
+        let mut by_token: HashMap<String, Vec<u32>> = HashMap::default();
         for &i in &bestsellers {
             let p = products[i as usize];
             if let Some(c) = leaf(p) {
@@ -184,7 +189,7 @@ impl<'a> Recommender<'a> {
             .iter()
             .filter_map(|t| self.pos(t.as_str()))
             .collect();
-        let mut used: HashSet<u32> = HashSet::new();
+        let mut used: HashSet<u32> = HashSet::default();
         let mut out = Vec::with_capacity(message.blocks.len());
         for spec in &message.blocks {
             let block = self.fill(spec, message, history, now, &purchased, &triggers, &used);
@@ -267,8 +272,8 @@ impl<'a> Recommender<'a> {
             }
         }
         let mut slots: Vec<Slot> = Vec::with_capacity(spec.size);
-        let mut taken: HashSet<u32> = HashSet::new();
-        let mut per_category: HashMap<&str, usize> = HashMap::new();
+        let mut taken: HashSet<u32> = HashSet::default();
+        let mut per_category: HashMap<&str, usize> = HashMap::default();
         for (step, kind) in chain.into_iter().enumerate() {
             if slots.len() >= spec.size {
                 break;
@@ -436,11 +441,9 @@ impl<'a> Recommender<'a> {
         Box::new(v.into_iter())
     }
 
-    /// Sorts summed scores, best first, ties by catalog position.
+    /// Summed scores, best first, ties by catalog position.
     fn ranked<'s>(&'s self, scores: HashMap<u32, f64>) -> Candidates<'s> {
-        let mut v: Vec<(u32, f64)> = scores.into_iter().collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Box::new(v.into_iter())
+        self.ranked_list(scores.into_iter().collect())
     }
 
     /// Pushes the weighted neighbours of `id`; [`summed`] adds them up.
@@ -464,9 +467,13 @@ impl<'a> Recommender<'a> {
         self.ranked_list(summed(scores))
     }
 
-    fn ranked_list<'s>(&'s self, mut v: Vec<(u32, f64)>) -> Candidates<'s> {
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Box::new(v.into_iter())
+    /// Scores of distinct positions, best first, ties by catalog position.
+    fn ranked_list<'s>(&'s self, v: Vec<(u32, f64)>) -> Candidates<'s> {
+        Box::new(BestFirst {
+            v,
+            sorted: 0,
+            next: 0,
+        })
     }
 
     fn for_you<'s>(&'s self, history: &ContactHistory) -> Candidates<'s> {
@@ -495,8 +502,8 @@ impl<'a> Recommender<'a> {
     }
 
     fn interests<'s>(&'s self, history: &ContactHistory) -> Candidates<'s> {
-        let mut categories: HashMap<&str, f64> = HashMap::new();
-        let mut brands: HashMap<&str, f64> = HashMap::new();
+        let mut categories: HashMap<&str, f64> = HashMap::default();
+        let mut brands: HashMap<&str, f64> = HashMap::default();
         let items = history
             .bought
             .iter()
@@ -520,7 +527,7 @@ impl<'a> Recommender<'a> {
             }
         }
         let total: f64 = categories.values().sum::<f64>() + brands.values().sum::<f64>();
-        let mut scores: HashMap<u32, f64> = HashMap::new();
+        let mut scores: HashMap<u32, f64> = HashMap::default();
         for (key, lists) in [(&categories, &self.by_leaf), (&brands, &self.by_brand)] {
             for (name, w) in key.iter() {
                 for &i in lists
@@ -538,7 +545,7 @@ impl<'a> Recommender<'a> {
     }
 
     fn searches<'s>(&'s self, history: &ContactHistory) -> Candidates<'s> {
-        let mut scores: HashMap<u32, f64> = HashMap::new();
+        let mut scores: HashMap<u32, f64> = HashMap::default();
         for (q, query) in history.searches.iter().take(5).enumerate() {
             let words: Vec<String> = tokens(query.as_str()).collect();
             if words.is_empty() {
@@ -559,7 +566,7 @@ impl<'a> Recommender<'a> {
     }
 
     fn similar<'s>(&'s self, anchors: &[&str]) -> Candidates<'s> {
-        let mut scores: HashMap<u32, f64> = HashMap::new();
+        let mut scores: HashMap<u32, f64> = HashMap::default();
         for a in anchors {
             let Some(ai) = self.pos(a) else { continue };
             let anchor = self.products[ai as usize];
@@ -579,7 +586,7 @@ impl<'a> Recommender<'a> {
     }
 
     fn accessories<'s>(&'s self, anchors: &[&str]) -> Candidates<'s> {
-        let mut scores: HashMap<u32, f64> = HashMap::new();
+        let mut scores: HashMap<u32, f64> = HashMap::default();
         for a in anchors {
             let anchor = self.pos(a).map(|i| self.products[i as usize]);
             if let Some(anchor) = anchor {
@@ -604,7 +611,7 @@ impl<'a> Recommender<'a> {
     }
 
     fn up_sell<'s>(&'s self, anchors: &[&str]) -> Candidates<'s> {
-        let mut scores: HashMap<u32, f64> = HashMap::new();
+        let mut scores: HashMap<u32, f64> = HashMap::default();
         for a in anchors {
             let Some(ai) = self.pos(a) else { continue };
             let anchor = self.products[ai as usize];
@@ -652,18 +659,62 @@ fn buy_again_score(b: &super::history::BoughtItem, now: Timestamp) -> f64 {
     b.orders as f64 + 4.0 * (-since / 30.0).exp() + closeness
 }
 
-/// Scores added up per product, in the order they were pushed (a stable
-/// sort by product, then one pass).
-fn summed(mut scores: Vec<(u32, f64)>) -> Vec<(u32, f64)> {
-    scores.sort_by_key(|&(i, _)| i);
+/// Scores added up per product, in the order they were pushed (a sort of
+/// `(product, push index)` keys, which orders as a stable sort by product
+/// but sorts plain integers, then one pass).
+fn summed(scores: Vec<(u32, f64)>) -> Vec<(u32, f64)> {
+    let mut keys: Vec<u64> = scores
+        .iter()
+        .enumerate()
+        .map(|(k, &(i, _))| (u64::from(i) << 32) | k as u64)
+        .collect();
+    keys.sort_unstable();
     let mut out: Vec<(u32, f64)> = Vec::with_capacity(scores.len());
-    for (i, s) in scores {
+    for key in keys {
+        let (i, s) = scores[(key & 0xffff_ffff) as usize];
         match out.last_mut() {
             Some(last) if last.0 == i => last.1 += s,
             _ => out.push((i, s)),
         }
     }
     out
+}
+
+/// Candidates of distinct positions, yielded best first (score, then
+/// position) but sorted only as far as they are read: a block of 10 usually
+/// reads a few dozen of a `for_you` list of thousands. The best 32 are
+/// selected and sorted first, then each further batch twice as large; the
+/// order is total, so the sequence is that of a full sort.
+struct BestFirst {
+    v: Vec<(u32, f64)>,
+    sorted: usize,
+    next: usize,
+}
+
+impl Iterator for BestFirst {
+    type Item = (u32, f64);
+
+    fn next(&mut self) -> Option<(u32, f64)> {
+        let order = |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if self.next == self.sorted {
+            let rest = &mut self.v[self.sorted..];
+            if rest.is_empty() {
+                return None;
+            }
+            let batch = 32usize.max(self.sorted);
+            if rest.len() > batch {
+                rest.select_nth_unstable_by(batch - 1, order);
+                rest[..batch].sort_unstable_by(order);
+                self.sorted += batch;
+            } else {
+                rest.sort_unstable_by(order);
+                self.sorted = self.v.len();
+            }
+        }
+        let item = self.v[self.next];
+        self.next += 1;
+        Some(item)
+    }
 }
 
 /// Candidates of one source, best first: catalog positions and scores.
