@@ -38,7 +38,7 @@ async function main () {
   }
   const profiles = []
   for (const d of days) profiles.push((await patron.buildProfiles(d))[0])
-  const facts = await patron.profileFacts(profiles, '2025-01-01T09:00:00Z', null, contacts)
+  const facts = await patron.profileFacts(profiles, '2025-01-01T10:30:00Z', null, contacts)
   const times = []
   for (let round = 0; round < 3; round++) {
     for (let k = 0; k < CONTACTS; k++) {

@@ -48,7 +48,7 @@ def main() -> None:
     # Facts after the day's events, with the contact's record (built once: the
     # host's profile step is measured in benches/profile.rs).
     profiles = [patron.build_profiles(d)[0] for d in days]
-    facts = patron.profile_facts(profiles, "2025-01-01T09:00:00Z", contacts=contacts)
+    facts = patron.profile_facts(profiles, "2025-01-01T10:30:00Z", contacts=contacts)
     times: list[float] = []
     for round in range(3):
         for f, events in zip(facts, days):
