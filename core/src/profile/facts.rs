@@ -457,7 +457,7 @@ impl Profile {
             }
         }
         for (channel, mut list) in sends {
-            list.sort_by(|a, b| b.0.cmp(&a.0));
+            list.sort_by_key(|s| std::cmp::Reverse(s.0));
             let streak = list.iter().take_while(|(_, opened)| !opened).count();
             facts
                 .messages
