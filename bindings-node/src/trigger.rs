@@ -22,6 +22,19 @@ fn state_or_new(state: &str, facts: &Facts) -> patron::Result<ContactState> {
     ContactState::from_json(state).map_err(|e| e.within("state"))
 }
 
+/// The arguments every engine call takes: the state (or a new one), the
+/// facts, and `now`; errors start at the argument's name.
+fn call_args(
+    state: &str,
+    facts: &str,
+    now: &str,
+) -> patron::Result<(ContactState, Facts, patron::model::Timestamp)> {
+    let facts = Facts::from_json(facts).map_err(|e| e.within("facts"))?;
+    let state = state_or_new(state, &facts)?;
+    let now = args::value(now, "now")?;
+    Ok((state, facts, now))
+}
+
 /// A checked rule set; the JavaScript `TriggerEngine` wraps it.
 #[napi]
 pub struct TriggerEngineNative {
@@ -58,12 +71,8 @@ impl TriggerEngineNative {
         event: String,
         now: String,
     ) -> napi::Result<String> {
-        let facts = Facts::from_json(&facts)
-            .map_err(|e| e.within("facts"))
-            .js_err()?;
-        let state = state_or_new(&state, &facts).js_err()?;
+        let (state, facts, now) = call_args(&state, &facts, &now).js_err()?;
         let event: Event = args::model(&event, "event").js_err()?;
-        let now = args::value(&now, "now").js_err()?;
         let out = self.engine.handle(&state, &facts, &event, now).js_err()?;
         Ok(parse::to_json(&out))
     }
@@ -71,11 +80,7 @@ impl TriggerEngineNative {
     /// A wake-up at `now`: the outcome.
     #[napi]
     pub fn due_json(&self, state: String, facts: String, now: String) -> napi::Result<String> {
-        let facts = Facts::from_json(&facts)
-            .map_err(|e| e.within("facts"))
-            .js_err()?;
-        let state = state_or_new(&state, &facts).js_err()?;
-        let now = args::value(&now, "now").js_err()?;
+        let (state, facts, now) = call_args(&state, &facts, &now).js_err()?;
         let out = self.engine.due(&state, &facts, now).js_err()?;
         Ok(parse::to_json(&out))
     }
@@ -83,11 +88,7 @@ impl TriggerEngineNative {
     /// Takes on an existing contact without firing: the state.
     #[napi]
     pub fn adopt_json(&self, state: String, facts: String, now: String) -> napi::Result<String> {
-        let facts = Facts::from_json(&facts)
-            .map_err(|e| e.within("facts"))
-            .js_err()?;
-        let state = state_or_new(&state, &facts).js_err()?;
-        let now = args::value(&now, "now").js_err()?;
+        let (state, facts, now) = call_args(&state, &facts, &now).js_err()?;
         let out = self.engine.adopt(&state, &facts, now).js_err()?;
         Ok(parse::to_json(&out))
     }

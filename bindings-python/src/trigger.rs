@@ -25,6 +25,19 @@ fn state_or_new(data: Option<&Bound<'_, PyAny>>, facts: &Facts) -> patron::Resul
     }
 }
 
+/// The arguments every engine call takes: the state (or a new one), the
+/// facts, and `now`; errors start at the argument's name.
+fn call_args(
+    state: Option<&Bound<'_, PyAny>>,
+    facts: &Bound<'_, PyAny>,
+    now: &Bound<'_, PyAny>,
+) -> patron::Result<(ContactState, Facts, patron::model::Timestamp)> {
+    let facts: Facts = args::model(facts, "facts")?;
+    let state = state_or_new(state, &facts)?;
+    let now = args::value(now, "now")?;
+    Ok((state, facts, now))
+}
+
 /// A checked rule set: rules, the segments they name, the delivery policy.
 /// Build it once and call it for every event and wake-up.
 #[pyclass(module = "patron._native", frozen)]
@@ -78,10 +91,8 @@ impl TriggerEngine {
         event: &Bound<'py, PyAny>,
         now: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let facts: Facts = args::model(facts, "facts").py_err(py)?;
-        let state = state_or_new(state, &facts).py_err(py)?;
+        let (state, facts, now) = call_args(state, facts, now).py_err(py)?;
         let event: Event = args::model(event, "event").py_err(py)?;
-        let now = args::value(now, "now").py_err(py)?;
         let out = self.engine.handle(&state, &facts, &event, now).py_err(py)?;
         to_py(py, &out)
     }
@@ -94,9 +105,7 @@ impl TriggerEngine {
         facts: &Bound<'py, PyAny>,
         now: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let facts: Facts = args::model(facts, "facts").py_err(py)?;
-        let state = state_or_new(state, &facts).py_err(py)?;
-        let now = args::value(now, "now").py_err(py)?;
+        let (state, facts, now) = call_args(state, facts, now).py_err(py)?;
         let out = self.engine.due(&state, &facts, now).py_err(py)?;
         to_py(py, &out)
     }
@@ -110,9 +119,7 @@ impl TriggerEngine {
         facts: &Bound<'py, PyAny>,
         now: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let facts: Facts = args::model(facts, "facts").py_err(py)?;
-        let state = state_or_new(state, &facts).py_err(py)?;
-        let now = args::value(now, "now").py_err(py)?;
+        let (state, facts, now) = call_args(state, facts, now).py_err(py)?;
         let out = self.engine.adopt(&state, &facts, now).py_err(py)?;
         to_py(py, &out)
     }

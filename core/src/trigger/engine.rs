@@ -812,6 +812,12 @@ impl<'a> Run<'a> {
         });
     }
 
+    /// Records that instance `inst` ended early (it is already removed).
+    fn exited(&mut self, inst: &Instance, reason: ExitReason) {
+        let id = format!("{}/exit", inst.id);
+        self.push(id, &inst.rule, None, ActionKind::Exited { reason });
+    }
+
     fn rule(&self, id: &str) -> Option<(usize, &'a Rule)> {
         let engine: &'a Engine = self.engine;
         engine.by_id.get(id).map(|&i| (i, &engine.config.rules[i]))
@@ -848,12 +854,7 @@ impl<'a> Run<'a> {
                 event: event.type_name().to_string(),
                 event_id: event.id.clone(),
             };
-            self.push(
-                format!("{}/exit", inst.id),
-                &inst.rule,
-                None,
-                ActionKind::Exited { reason },
-            );
+            self.exited(&inst, reason);
         }
     }
 
@@ -986,14 +987,7 @@ impl<'a> Run<'a> {
                 OnRepeat::Keep => return Ok(()),
                 OnRepeat::Restart => {
                     let old = self.state.instances.remove(n);
-                    self.push(
-                        format!("{}/exit", old.id),
-                        &old.rule,
-                        None,
-                        ActionKind::Exited {
-                            reason: ExitReason::Restarted,
-                        },
-                    );
+                    self.exited(&old, ExitReason::Restarted);
                 }
             }
         } else {
@@ -1177,12 +1171,7 @@ impl<'a> Run<'a> {
                 let reason = ExitReason::LeftSegment {
                     segment: segment.to_string(),
                 };
-                self.push(
-                    format!("{}/exit", inst.id),
-                    &inst.rule,
-                    None,
-                    ActionKind::Exited { reason },
-                );
+                self.exited(&inst, reason);
             } else {
                 n += 1;
             }
@@ -1328,14 +1317,7 @@ impl<'a> Run<'a> {
             }
             if reached {
                 let inst = self.state.instances.remove(n);
-                self.push(
-                    format!("{}/exit", inst.id),
-                    &inst.rule,
-                    None,
-                    ActionKind::Exited {
-                        reason: ExitReason::Goal,
-                    },
-                );
+                self.exited(&inst, ExitReason::Goal);
             } else {
                 n += 1;
             }
@@ -1375,14 +1357,7 @@ impl<'a> Run<'a> {
         let inst = self.state.instances[n].clone();
         let Some((i, rule)) = self.rule(inst.rule.as_str()) else {
             self.state.instances.remove(n);
-            self.push(
-                format!("{}/exit", inst.id),
-                &inst.rule,
-                None,
-                ActionKind::Exited {
-                    reason: ExitReason::RuleRemoved,
-                },
-            );
+            self.exited(&inst, ExitReason::RuleRemoved);
             return Ok(());
         };
         let compiled = &self.engine.rules[i];
