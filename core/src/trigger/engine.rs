@@ -1371,16 +1371,15 @@ impl<'a> Run<'a> {
         if let Some(cond) = &compiled.step_conditions[k]
             && !self.engine.registry.contains(cond, self.facts)?
         {
-            self.push(
+            return self.step_done(
+                n,
+                rule,
                 action_id,
-                &rule.id,
-                Some(name),
+                name,
                 ActionKind::Skipped {
                     reason: SkipReason::Condition,
                 },
             );
-            self.next_step(n, rule);
-            return Ok(());
         }
         let marketing = rule.purpose == Purpose::Marketing;
         let policy = &self.engine.config.policy;
@@ -1421,34 +1420,30 @@ impl<'a> Run<'a> {
                     reason: SkipReason::Condition,
                 },
             };
-            self.push(action_id, &rule.id, Some(name), kind);
-            self.next_step(n, rule);
-            return Ok(());
+            return self.step_done(n, rule, action_id, name, kind);
         };
         let Some(channel) = self.channel(step, rule.purpose) else {
-            self.push(
+            return self.step_done(
+                n,
+                rule,
                 action_id,
-                &rule.id,
-                Some(name),
+                name,
                 ActionKind::Skipped {
                     reason: SkipReason::NoChannel,
                 },
             );
-            self.next_step(n, rule);
-            return Ok(());
         };
         if let Some(group) = holdout {
-            self.push(
+            return self.step_done(
+                n,
+                rule,
                 action_id,
-                &rule.id,
-                Some(name),
+                name,
                 ActionKind::HeldOut {
                     channel: Some(channel),
                     group,
                 },
             );
-            self.next_step(n, rule);
-            return Ok(());
         }
         if marketing {
             if let Some(q) = &policy.quiet_hours
@@ -1508,6 +1503,20 @@ impl<'a> Run<'a> {
             products: inst.products.clone(),
         };
         self.push(action_id, &rule.id, Some(name), kind);
+        self.next_step(n, rule);
+        Ok(())
+    }
+
+    /// Records the action step `name` of instance `n` took, and moves on.
+    fn step_done(
+        &mut self,
+        n: usize,
+        rule: &Rule,
+        id: String,
+        name: Name,
+        kind: ActionKind,
+    ) -> Result<()> {
+        self.push(id, &rule.id, Some(name), kind);
         self.next_step(n, rule);
         Ok(())
     }
