@@ -21,9 +21,11 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use patron::model::Timestamp;
 use patron::model::scalar::{ATTRIBUTE_DATETIME_MARKER, DATE_MARKER, DATETIME_MARKER};
 use patron::parse::Model;
 use patron::purchase::{Keys, PurchaseColumns};
+use patron::recommend::{BasketColumns, BasketKind};
 use patron::rfm::RfmScore;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -872,4 +874,154 @@ pub fn evaluation_table<'py>(
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     let table = PyTable::try_new(vec![batch], schema)?;
     Ok(table.into_pyobject(py)?.into_any())
+}
+
+/// An order-line table's columns for [`patron::recommend::baskets_from_columns`],
+/// owned: ids as Arrow text or integers, times in microseconds.
+pub struct BasketArrays {
+    contacts: ArrayRef,
+    orders: Option<ArrayRef>,
+    at: Vec<i64>,
+    products: ArrayRef,
+    kinds: Option<Vec<BasketKind>>,
+}
+
+impl BasketArrays {
+    /// The columns, borrowed.
+    pub fn columns(&self) -> BasketColumns<'_> {
+        BasketColumns {
+            contact_ids: keys(&self.contacts),
+            order_ids: self.orders.as_ref().map(keys),
+            at_micros: &self.at,
+            product_ids: keys(&self.products),
+            kinds: self.kinds.as_deref(),
+        }
+    }
+}
+
+/// Reads a table of basket lines (`contact_id`, `at`, `product_id`, and
+/// optionally `order_id` and `kind`); errors name the column and row:
+/// `baskets[3].product_id`.
+pub fn basket_columns(table: &Table, name: &str) -> patron::Result<BasketArrays> {
+    const NAMES: [&str; 5] = ["contact_id", "order_id", "at", "kind", "product_id"];
+    let mut found: [Option<&Column>; 5] = [None; 5];
+    for (column_name, column) in table.names.iter().zip(&table.columns) {
+        let Some(slot) = NAMES.iter().position(|n| n == column_name) else {
+            return Err(invalid(
+                format!("{name}.{column_name}"),
+                format!(
+                    "unknown column `{column_name}`: basket lines have `contact_id`, `order_id`, \
+                     `at`, `kind` and `product_id`"
+                ),
+            ));
+        };
+        found[slot] = Some(column);
+    }
+    let required = |slot: usize| {
+        found[slot].ok_or_else(|| {
+            invalid(
+                format!("{name}.{}", NAMES[slot]),
+                format!("missing column `{}`", NAMES[slot]),
+            )
+        })
+    };
+    let ids = |slot: usize, column: &Column| id_array(column, name, NAMES[slot]);
+    let contacts = ids(0, required(0)?)?;
+    let products = ids(4, required(4)?)?;
+    let orders = found[1].map(|c| ids(1, c)).transpose()?;
+    // Timestamps read in place; text and other values as the row path reads them.
+    let at = values_of(required(2)?, name, "at", |array, row| {
+        let micros = match array.data_type() {
+            DataType::Timestamp(..) => array.as_primitive::<TimestampMicrosecondType>().value(row),
+            _ => return None,
+        };
+        DateTime::<Utc>::from_timestamp_micros(micros).map(Timestamp::from)
+    })?
+    .into_iter()
+    .map(|t: Timestamp| t.get().timestamp_micros())
+    .collect();
+    let kinds = found[3]
+        .map(|c| values_of(c, name, "kind", |_, _| None))
+        .transpose()?;
+    Ok(BasketArrays {
+        contacts,
+        orders,
+        at,
+        products,
+        kinds,
+    })
+}
+
+/// A column of ids as Arrow text or integers; plain values become text.
+fn id_array(column: &Column, name: &str, column_name: &str) -> patron::Result<ArrayRef> {
+    let missing = |row: usize| invalid(format!("{name}[{row}].{column_name}"), "missing value");
+    match column {
+        Column::Arrow(array) => {
+            if let Some(row) = (0..array.len()).find(|&r| array.is_null(r)) {
+                return Err(missing(row));
+            }
+            match array.data_type() {
+                DataType::Utf8 | DataType::Int64 => Ok(array.clone()),
+                DataType::UInt64 => arrow_cast::cast(array, &DataType::Int64)
+                    .map_err(|e| invalid(format!("{name}.{column_name}"), e.to_string())),
+                other => Err(invalid(
+                    format!("{name}.{column_name}"),
+                    format!("expected text or integer ids, got a column of {other}"),
+                )),
+            }
+        }
+        Column::Values(values) => {
+            let mut text = Vec::with_capacity(values.len());
+            for (row, value) in values.iter().enumerate() {
+                text.push(match value {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+                    Value::Null => return Err(missing(row)),
+                    other => {
+                        return Err(invalid(
+                            format!("{name}[{row}].{column_name}"),
+                            format!("expected a text or integer id, got {other}"),
+                        ));
+                    }
+                });
+            }
+            Ok(Arc::new(StringArray::from(text)))
+        }
+    }
+}
+
+/// A column's values read as `T` from their JSON form (as the row path
+/// reads them), or straight from Arrow when `fast` can.
+fn values_of<T: serde::de::DeserializeOwned>(
+    column: &Column,
+    name: &str,
+    column_name: &str,
+    fast: impl Fn(&ArrayRef, usize) -> Option<T>,
+) -> patron::Result<Vec<T>> {
+    let len = match column {
+        Column::Arrow(array) => array.len(),
+        Column::Values(values) => values.len(),
+    };
+    let mut out = Vec::with_capacity(len);
+    for row in 0..len {
+        let path = || format!("{name}[{row}].{column_name}");
+        let value = match column {
+            Column::Arrow(array) => {
+                if array.is_null(row) {
+                    return Err(invalid(path(), "missing value"));
+                }
+                if let Some(value) = fast(array, row) {
+                    out.push(value);
+                    continue;
+                }
+                cell(array, row).map_err(|m| invalid(path(), m))?
+            }
+            Column::Values(values) => values[row].clone(),
+        };
+        if value.is_null() {
+            return Err(invalid(path(), "missing value"));
+        }
+        out.push(serde_json::from_value(value).map_err(|e| invalid(path(), e.to_string()))?);
+    }
+    Ok(out)
 }

@@ -8,14 +8,24 @@ use pyo3::prelude::*;
 use serde::Deserialize;
 
 use crate::args;
-use crate::convert::to_py;
+use crate::columns;
+use crate::convert::{to_py, to_py_large};
 use crate::depythonize::PyDe;
 use crate::error::IntoPyResult;
 
-/// Baskets from a list of dicts: read in one pass when all is well (no JSON
-/// value in between), else through a JSON value, which names the path of
-/// any error.
+/// Baskets from a list of dicts, or from a table of basket lines (Arrow, a
+/// DataFrame, a dict of columns). Dicts are read in one pass when all is well
+/// (no JSON value in between), else through a JSON value, which names the
+/// path of any error.
 fn baskets_of(data: &Bound<'_, PyAny>) -> patron::Result<Vec<Basket>> {
+    if columns::is_columnar(data) {
+        let table = columns::read_table(data, "baskets")?;
+        let arrays = columns::basket_columns(&table, "baskets")?;
+        return data
+            .py()
+            .detach(|| recommend::baskets_from_columns(&arrays.columns()))
+            .map_err(|e| e.within("baskets"));
+    }
     if let Ok(baskets) = Vec::<Basket>::deserialize(PyDe::new(data)) {
         return Ok(baskets);
     }
@@ -39,7 +49,7 @@ pub fn build_item_model<'py>(
     let model = py
         .detach(|| ItemModel::build(&baskets, now, &config))
         .py_err(py)?;
-    to_py(py, &model)
+    to_py_large(py, &model)
 }
 
 /// The model with new baskets added (a model built with `incremental: False`
@@ -55,7 +65,7 @@ pub fn update_item_model<'py>(
     py.detach(|| model.update(&baskets))
         .map_err(|e| e.within("model"))
         .py_err(py)?;
-    to_py(py, &model)
+    to_py_large(py, &model)
 }
 
 /// The blocks of one message for one contact's history (`None`: an

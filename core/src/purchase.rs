@@ -69,7 +69,7 @@ pub enum Keys<'a> {
 }
 
 impl<'a> Keys<'a> {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Keys::Int(v) => v.len(),
             Keys::Text { offsets, .. } => offsets.len().saturating_sub(1),
@@ -77,7 +77,7 @@ impl<'a> Keys<'a> {
     }
 
     #[inline]
-    fn key(&self, row: usize) -> Key<'a> {
+    pub(crate) fn key(&self, row: usize) -> Key<'a> {
         match *self {
             Keys::Int(v) => Key::Int(v[row]),
             Keys::Text { offsets, bytes } => {
@@ -86,7 +86,7 @@ impl<'a> Keys<'a> {
         }
     }
 
-    fn check(&self, name: &str) -> Result<()> {
+    pub(crate) fn check(&self, name: &str) -> Result<()> {
         if let Keys::Text { offsets, bytes } = self {
             let ordered = offsets.windows(2).all(|w| w[0] <= w[1]);
             let inside = offsets
@@ -101,9 +101,21 @@ impl<'a> Keys<'a> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Key<'a> {
+pub(crate) enum Key<'a> {
     Int(i64),
     Text(&'a [u8]),
+}
+
+impl Key<'_> {
+    /// The key as an id: an integer in decimal, text as it is.
+    pub(crate) fn to_id(self) -> Result<Id> {
+        match self {
+            Key::Int(v) => Id::new(v.to_string()),
+            Key::Text(bytes) => std::str::from_utf8(bytes)
+                .map_err(|_| Error::invalid("", "expected UTF-8 text"))
+                .and_then(Id::new),
+        }
+    }
 }
 
 /// The columns of an order table.
@@ -177,13 +189,11 @@ pub fn summarize_columns(
     .into_par_iter()
     .map(|(row, t)| {
         let row = row as usize;
-        let id = match columns.contact_ids.key(row) {
-            Key::Int(v) => Id::new(v.to_string()),
-            Key::Text(bytes) => std::str::from_utf8(bytes)
-                .map_err(|_| Error::invalid("", "expected UTF-8 text"))
-                .and_then(Id::new),
-        }
-        .map_err(|e| e.within(&format!("[{row}].contact_id")))?;
+        let id = columns
+            .contact_ids
+            .key(row)
+            .to_id()
+            .map_err(|e| e.within(&format!("[{row}].contact_id")))?;
         t.summary(id)
     })
     .collect()

@@ -6,9 +6,10 @@
 use std::collections::{HashMap, HashSet};
 
 use patron::model::{Id, Timestamp};
+use patron::purchase::Keys;
 use patron::recommend::{
-    Basket, BasketKind, BlockKind, BlockSpec, ContactHistory, Filters, ItemModel, Message,
-    ModelConfig, Recommender,
+    Basket, BasketColumns, BasketKind, BlockKind, BlockSpec, ContactHistory, Filters, ItemModel,
+    Message, ModelConfig, Recommender, baskets_from_columns,
 };
 use patron::sample::Sequence;
 use patron::{Catalog, parse};
@@ -161,5 +162,43 @@ proptest! {
         let mut model = ItemModel::build(&all[..cut], now, &config).unwrap();
         model.update(&all[cut..]).unwrap();
         prop_assert_eq!(model, ItemModel::build(&all, now, &config).unwrap());
+    }
+
+    /// An order-line table of the baskets, each basket's lines in turn with
+    /// an order id of its own, reads back as the same baskets.
+    #[test]
+    fn order_lines_read_back_as_their_baskets(seed in any::<u64>(), orders in 0u64..30) {
+        let mut rng = Sequence::new(seed);
+        let all = baskets(&mut rng, orders);
+        let (mut contacts, mut order_ids, mut at, mut products, mut kinds) =
+            (String::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut offsets = vec![0i32];
+        for (n, basket) in all.iter().enumerate() {
+            for product in &basket.product_ids {
+                contacts.push_str(basket.contact_id.as_str());
+                offsets.push(contacts.len() as i32);
+                order_ids.push(n as i64);
+                at.push(basket.at.get().timestamp_micros());
+                products.push(product.as_str()[1..].parse::<i64>().unwrap());
+                kinds.push(basket.kind);
+            }
+        }
+        let columns = BasketColumns {
+            contact_ids: Keys::Text { offsets: &offsets, bytes: contacts.as_bytes() },
+            order_ids: Some(Keys::Int(&order_ids)),
+            at_micros: &at,
+            product_ids: Keys::Int(&products),
+            kinds: Some(&kinds),
+        };
+        let read = baskets_from_columns(&columns).unwrap();
+        // Product ids come back as the integers' text: `p7` was written as 7.
+        let expected: Vec<Basket> = all
+            .iter()
+            .map(|b| Basket {
+                product_ids: b.product_ids.iter().map(|p| id(p.as_str()[1..].to_string())).collect(),
+                ..b.clone()
+            })
+            .collect();
+        prop_assert_eq!(read, expected);
     }
 }

@@ -34,3 +34,16 @@ slots = [[(s["product_id"], s["source"]) for s in b["slots"]] for b in blocks]
 # The pot is out of stock; the tea was bought, so only "buy again" shows it.
 assert slots == [[("sencha", "buy_again")], [("cup", "also_bought"), ("matcha", "also_bought")]]
 # END recommend
+
+# START lines
+# The same orders as an order-line table: a pyarrow table, a polars or pandas
+# DataFrame, or a dict of columns. Lines with one contact and order id are one basket
+# (without `order_id`: one contact at one instant); `kind` ("order", "view") is optional.
+lines = {
+    "contact_id": ["a", "a", "b", "b", "b", "b"],
+    "order_id": [1, 1, 2, 2, 2, 3],
+    "at": ["2024-05-01T10:00:00Z"] * 2 + ["2024-05-03T10:00:00Z"] * 3 + ["2024-05-20T10:00:00Z"],
+    "product_id": ["sencha", "cup", "sencha", "cup", "pot", "matcha"],
+}
+assert patron.build_item_model(lines, now) == model
+# END lines

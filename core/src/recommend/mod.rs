@@ -6,6 +6,8 @@
 //! - [`ItemModel`]: the item-to-item model (also bought, bought together,
 //!   also viewed; cosine or BM25), built in parallel from [`Basket`]s, top `K`
 //!   neighbours per product, updated with new baskets, saved with serde.
+//!   Baskets come as rows, or from an order-line table with
+//!   [`baskets_from_columns`].
 //! - [`Recommender`]: the catalog and the model indexed once; it fills a
 //!   [`Message`]'s blocks for one contact's [`ContactHistory`] at `now`.
 //!   Every [`BlockKind`] the SaaS feeds have (bestsellers, top rated, new
@@ -58,6 +60,7 @@
 //! catalog prices are refused when the catalog is parsed.
 
 mod block;
+mod columns;
 mod evaluate;
 mod filter;
 mod history;
@@ -65,6 +68,7 @@ mod model;
 mod recommender;
 
 pub use block::{Block, BlockKind, BlockSpec, Message, Slot, Window};
+pub use columns::{BasketColumns, baskets_from_columns};
 pub use evaluate::{Evaluation, Metrics, evaluate, leave_last_basket_out, score_list};
 pub use filter::Filters;
 pub use history::{BoughtItem, ContactHistory, ViewedItem};
