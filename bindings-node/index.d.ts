@@ -278,6 +278,10 @@ export interface Transaction { contact_id: string, date: string, amount: number 
 /** One customer's history in the shape the models read (lifetimes' convention). */
 export interface History { contact_id: string, frequency: number, recency: number, age: number, monetary: number }
 export interface BgNbd { r: number, alpha: number, a: number, b: number }
+/** Predictions for profileFacts: fitted BG/NBD parameters, days per period of the fit (7), horizon in days (90). */
+export interface PredictConfig { bgnbd: BgNbd, period_days?: number, horizon_days?: number }
+/** A contact's BG/NBD predictions at the facts' as_of. */
+export interface Predicted { probability_alive: number, expected_purchases: number, horizon_days: number, churn_risk: 'low' | 'medium' | 'high' }
 export interface GammaGamma { p: number, q: number, gamma: number }
 export interface Fit<M> { model: M, log_likelihood: number, iterations: number }
 export interface Prediction { contact_id: string, p_alive: number, expected_purchases: number, churn_risk: 'low' | 'medium' | 'high' }
@@ -407,6 +411,10 @@ export interface Facts {
   contact?: Contact
   /** RFM scored across the facts, when profileFacts was given an RFM config; none without orders. */
   rfm?: RfmScore
+  /** The cell on the lifecycle grid, when profileFacts was given a lifecycle config; none without orders. */
+  lifecycle?: LifecycleCell
+  /** BG/NBD predictions, when profileFacts was given a predict config; none without orders. */
+  predicted?: Predicted
 }
 
 /** The profile of every contact in an event log, in contact id order; visitors' and catalog events are skipped. */
@@ -415,7 +423,7 @@ export function buildProfiles (events: Data[]): Promise<Profile[]>
 export function applyEvent (profile: Data | null, event: Data): { profile: Profile, applied: boolean }
 /** The facts of every profile at `asOf`; with a catalog, categories include ancestors and brands are known. */
 export function profileFacts (profiles: Data[], asOf: TimestampInput, catalog?: Data | null, contacts?: Data[] | null,
-  rfm?: RfmConfig | null): Promise<Facts[]>
+  rfm?: RfmConfig | null, lifecycle?: LifecycleConfig | null, predict?: PredictConfig | null): Promise<Facts[]>
 /** What RFM and the lifecycle grid read, for every profile at `asOf`. */
 export function customerSummaries (profiles: Data[], asOf: TimestampInput): Promise<CustomerSummary[]>
 /** The purchases of every profile as transactions for predictHistories. */

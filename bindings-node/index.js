@@ -309,11 +309,13 @@ module.exports = {
   buildProfiles: async (events) => callAsync(native.buildProfilesJson, encode(events, 'events', 'events')),
   applyEvent: (profile, event) =>
     call(native.applyEventJson, profile == null ? 'null' : encode(profile, 'profile', 'profile'), encode(event, 'event', 'event')),
-  profileFacts: async (profiles, asOf, catalog, contacts, rfm) =>
+  profileFacts: async (profiles, asOf, catalog, contacts, rfm, lifecycle, predict) =>
     callAsync(native.profileFactsJson, encode(profiles, 'profiles', 'profiles'), encodeTime(asOf, 'as_of'),
       catalog == null ? 'null' : encode(catalog, 'catalog', 'catalog'),
       contacts == null ? 'null' : encode(contacts, 'contacts', 'contacts'),
-      rfm == null ? 'null' : encode(rfm, 'rfm', 'rfm')),
+      rfm == null ? 'null' : encode(rfm, 'rfm', 'rfm'),
+      lifecycle == null ? 'null' : encode(lifecycle, 'lifecycle', 'lifecycle'),
+      predict == null ? 'null' : encode(predict, 'predict', 'predict')),
   customerSummaries: async (profiles, asOf) =>
     callAsync(native.customerSummariesJson, encode(profiles, 'profiles', 'profiles'), encodeTime(asOf, 'as_of')),
   profileTransactions: async (profiles) => callAsync(native.profileTransactionsJson, encode(profiles, 'profiles', 'profiles')),

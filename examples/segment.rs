@@ -149,5 +149,37 @@ fn main() -> Result<(), patron::Error> {
         segments.evaluate(&facts)?
     );
     // END table
+
+    // START predicted
+    // With the lifecycle grid and a fitted BG/NBD model (here the published
+    // CDNOW parameters, in weeks), rules read each buyer's cell and predictions.
+    let mut scored = profile::facts_all(&profile::build(&events)?, now, None)?;
+    profile::with_lifecycle(&mut scored, &patron::lifecycle::LifecycleConfig::default())?;
+    let bgnbd = patron::predict::BgNbd {
+        r: 0.243,
+        alpha: 4.414,
+        a: 0.793,
+        b: 2.426,
+    };
+    let predict = profile::PredictConfig {
+        bgnbd,
+        period_days: 7.0,
+        horizon_days: 90.0,
+    };
+    profile::with_predictions(&mut scored, &predict)?;
+    let rules = Registry::from_json(
+        r#"{"new buyers": "lifecycle.region = \"new\"",
+            "slipping away": "predicted.probability_alive < 0.4"}"#,
+    )?;
+    let found: Vec<Vec<String>> = rules
+        .members(&scored)?
+        .into_iter()
+        .map(|m| m.segments)
+        .collect();
+    assert_eq!(found, [vec!["new buyers"], vec![]]);
+    // One purchase day: nothing to lose yet. Ben has no orders, so no predictions.
+    assert_eq!(scored[0].predicted.map(|p| p.probability_alive), Some(1.0));
+    assert!(scored[1].predicted.is_none());
+    // END predicted
     Ok(())
 }

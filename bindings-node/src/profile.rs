@@ -4,7 +4,6 @@ use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 use patron::parse;
 use patron::profile::{self, Profile};
-use patron::rfm::RfmConfig;
 use patron::{Catalog, Contact, Event};
 use serde_json::json;
 
@@ -54,20 +53,26 @@ pub fn profile_facts_json(
     catalog: String,
     contacts: String,
     rfm: String,
+    lifecycle: String,
+    predict: String,
 ) -> AsyncTask<JsonTask> {
     task::spawn(move || {
         let profiles: Vec<Profile> = args::list(&profiles, "profiles").js_err()?;
         let as_of = args::value(&as_of, "as_of").js_err()?;
         let catalog: Option<Catalog> = args::optional_model(&catalog, "catalog").js_err()?;
         let contacts: Option<Vec<Contact>> = args::optional_list(&contacts, "contacts").js_err()?;
-        let rfm: Option<RfmConfig> = args::optional_model(&rfm, "rfm").js_err()?;
+        let enrich = profile::Enrich {
+            rfm: args::optional_model(&rfm, "rfm").js_err()?,
+            lifecycle: args::optional_model(&lifecycle, "lifecycle").js_err()?,
+            predict: args::optional_model(&predict, "predict").js_err()?,
+        };
         let index = catalog.as_ref().map(Catalog::index);
         let facts = profile::facts_with(
             &profiles,
             as_of,
             index.as_ref(),
             contacts.as_deref(),
-            rfm.as_ref(),
+            &enrich,
         )
         .js_err()?;
         Ok(parse::to_json(&facts))

@@ -1,7 +1,6 @@
 //! Profiles and their facts from Python.
 
 use patron::profile::{self, Profile};
-use patron::rfm::RfmConfig;
 use patron::{Catalog, Contact, Event};
 use pyo3::prelude::*;
 use serde::Serialize;
@@ -57,9 +56,12 @@ pub fn apply_event<'py>(
 /// The facts of every profile at `as_of`, in input order; with `contacts`,
 /// each carries its contact's record and contacts without a profile get
 /// facts too; with `rfm` (a config, `{}` for the defaults), buyers carry
-/// their RFM scored across these facts.
+/// their RFM scored across these facts; with `lifecycle` (a grid, `{}` for
+/// the default) their cell; with `predict` (`{"bgnbd": params}`) their
+/// BG/NBD predictions.
 #[pyfunction]
-#[pyo3(signature = (profiles, as_of, catalog=None, contacts=None, rfm=None))]
+#[pyo3(signature = (profiles, as_of, catalog=None, contacts=None, rfm=None, lifecycle=None, predict=None))]
+#[allow(clippy::too_many_arguments)] // the Python signature: optional keyword arguments
 pub fn profile_facts<'py>(
     py: Python<'py>,
     profiles: &Bound<'py, PyAny>,
@@ -67,12 +69,18 @@ pub fn profile_facts<'py>(
     catalog: Option<&Bound<'py, PyAny>>,
     contacts: Option<&Bound<'py, PyAny>>,
     rfm: Option<&Bound<'py, PyAny>>,
+    lifecycle: Option<&Bound<'py, PyAny>>,
+    predict: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let profiles: Vec<Profile> = args::list(profiles, "profiles").py_err(py)?;
     let as_of = args::value(as_of, "as_of").py_err(py)?;
     let catalog: Option<Catalog> = args::optional_model(catalog, "catalog").py_err(py)?;
     let contacts: Option<Vec<Contact>> = args::optional_list(contacts, "contacts").py_err(py)?;
-    let rfm: Option<RfmConfig> = args::optional_model(rfm, "rfm").py_err(py)?;
+    let enrich = profile::Enrich {
+        rfm: args::optional_model(rfm, "rfm").py_err(py)?,
+        lifecycle: args::optional_model(lifecycle, "lifecycle").py_err(py)?,
+        predict: args::optional_model(predict, "predict").py_err(py)?,
+    };
     let facts = py
         .detach(|| {
             let index = catalog.as_ref().map(Catalog::index);
@@ -81,7 +89,7 @@ pub fn profile_facts<'py>(
                 as_of,
                 index.as_ref(),
                 contacts.as_deref(),
-                rfm.as_ref(),
+                &enrich,
             )
         })
         .py_err(py)?;

@@ -61,7 +61,7 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "build_profiles": lambda v: patron.build_profiles(v["events"]),
     "apply_event": lambda v: patron.apply_event(v["profile"], v["event"]),
     "profile_facts": lambda v: patron.profile_facts(
-        v["profiles"], v["as_of"], v.get("catalog"), v.get("contacts"), v.get("rfm")
+        v["profiles"], v["as_of"], v.get("catalog"), v.get("contacts"), v.get("rfm"), v.get("lifecycle"), v.get("predict")
     ),
     "customer_summaries": lambda v: patron.customer_summaries(v["profiles"], v["as_of"]),
     "profile_transactions": lambda v: patron.profile_transactions(v["profiles"]),

@@ -152,6 +152,7 @@ derived_model! {
     RfmConfig => |_| Ok(());
     FourGroupConfig => |_| Ok(());
     LifecycleConfig => |_| Ok(());
+    crate::profile::PredictConfig => |c| c.check();
     Transaction => |_| Ok(());
     History => |_| Ok(());
     BgNbd => |m| m.check();

@@ -136,6 +136,8 @@ pub fn facts(n: usize, as_of: crate::model::Timestamp, seed: u64) -> Vec<crate::
                 custom_events: Default::default(),
                 contact: None,
                 rfm: None,
+                lifecycle: None,
+                predicted: None,
             };
             if orders > 0 {
                 let aov = 500.0 + rng.below(20_000) as f64;

@@ -314,12 +314,33 @@ fn profile_op(op: &str, input: Input) -> Result<Value, Error> {
                 Some(c) => Some(RfmConfig::from_value(c.clone()).map_err(|e| e.within("rfm"))?),
                 None => None,
             };
+            let lifecycle: Option<LifecycleConfig> =
+                match v.get("lifecycle").filter(|c| !c.is_null()) {
+                    Some(c) => Some(
+                        LifecycleConfig::from_value(c.clone())
+                            .map_err(|e| e.within("lifecycle"))?,
+                    ),
+                    None => None,
+                };
+            let predict: Option<profile::PredictConfig> =
+                match v.get("predict").filter(|c| !c.is_null()) {
+                    Some(c) => Some(
+                        profile::PredictConfig::from_value(c.clone())
+                            .map_err(|e| e.within("predict"))?,
+                    ),
+                    None => None,
+                };
+            let enrich = profile::Enrich {
+                rfm,
+                lifecycle,
+                predict,
+            };
             ok(profile::facts_with(
                 &profiles()?,
                 as_of()?,
                 index.as_ref(),
                 contacts.as_deref(),
-                rfm.as_ref(),
+                &enrich,
             ))
         }
         "customer_summaries" => {

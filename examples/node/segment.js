@@ -89,6 +89,19 @@ async function main () {
   // An empty cell is a missing value: `!=` holds for it.
   assert.deepEqual(inside, { buyers: [true, false, false], 'outside Berlin': [false, true, true] })
   // END table
+
+  // START predicted
+  // With the lifecycle grid and a fitted BG/NBD model (here the published
+  // CDNOW parameters, in weeks), rules read each buyer's cell and predictions.
+  const bgnbd = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 }
+  const scored = await patron.profileFacts(await patron.buildProfiles(events), '2024-07-01T00:00:00Z',
+    null, null, null, {}, { bgnbd, horizon_days: 90 })
+  const gridRules = { 'new buyers': 'lifecycle.region = "new"', 'slipping away': 'predicted.probability_alive < 0.4' }
+  assert.deepEqual((await patron.segmentMembers(gridRules, scored)).map((m) => m.segments), [['new buyers'], []])
+  // One purchase day: nothing to lose yet. Ben has no orders, so no predictions.
+  assert.equal(scored[0].predicted.probability_alive, 1)
+  assert.equal(scored[1].predicted, undefined)
+  // END predicted
 }
 
 main().catch((err) => { console.error(err); process.exit(1) })

@@ -100,3 +100,17 @@ inside = pa.table(patron.evaluate_segments(rules, table, "2024-07-01T00:00:00Z")
 # An empty cell is a missing value: `!=` holds for it.
 assert inside.to_pydict() == {"buyers": [True, False, False], "outside Berlin": [False, True, True]}
 # END table
+
+# START predicted
+# With the lifecycle grid and a fitted BG/NBD model (here the published
+# CDNOW parameters, in weeks), rules read each buyer's cell and predictions.
+bgnbd = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+scored = patron.profile_facts(
+    patron.build_profiles(events), "2024-07-01T00:00:00Z", lifecycle={}, predict={"bgnbd": bgnbd, "horizon_days": 90}
+)
+grid_rules = {"new buyers": 'lifecycle.region = "new"', "slipping away": "predicted.probability_alive < 0.4"}
+assert [m["segments"] for m in patron.segment_members(grid_rules, scored)] == [["new buyers"], []]
+# One purchase day: nothing to lose yet. Ben has no orders, so no predictions.
+assert scored[0]["predicted"]["probability_alive"] == 1.0
+assert "predicted" not in scored[1]
+# END predicted

@@ -389,6 +389,25 @@ class BgNbd(TypedDict):
     b: float
 
 
+class PredictConfig(TypedDict):
+    """Predictions for ``profile_facts``: fitted BG/NBD parameters, the days
+    of one period of the fit (7) and the horizon of ``expected_purchases``
+    in days (90)."""
+
+    bgnbd: BgNbd
+    period_days: NotRequired[float]
+    horizon_days: NotRequired[float]
+
+
+class Predicted(TypedDict):
+    """A contact's BG/NBD predictions at the facts' ``as_of``."""
+
+    probability_alive: float
+    expected_purchases: float
+    horizon_days: float
+    churn_risk: Literal["low", "medium", "high"]
+
+
 class GammaGamma(TypedDict):
     p: float
     q: float
@@ -590,6 +609,8 @@ class Facts(TypedDict):
     custom_events: NotRequired[dict[str, Tally]]
     contact: NotRequired[Contact]
     rfm: NotRequired[RfmScore]
+    lifecycle: NotRequired[LifecycleCell]
+    predicted: NotRequired[Predicted]
 
 
 class ArrowTable(Protocol):

@@ -6,8 +6,10 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::enrich::Predicted;
 use super::{PlacedOrder, Profile, Tally};
 use crate::error::{Error, Result};
+use crate::lifecycle::Cell;
 use crate::model::Contact;
 use crate::model::{CartLine, CatalogIndex, Currency, Date, Id, Money, Timestamp};
 use crate::rfm::{CustomerSummary, RfmScore};
@@ -117,6 +119,14 @@ pub struct Facts {
     /// ([`super::with_rfm`]); none for a contact without orders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rfm: Option<RfmScore>,
+    /// The cell on the lifecycle grid, when asked for
+    /// ([`super::with_lifecycle`]); none for a contact without orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Cell>,
+    /// BG/NBD predictions, when asked for ([`super::with_predictions`]);
+    /// none for a contact without orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<Predicted>,
 }
 
 /// Purchases of one product, category or brand, in orders that count.
@@ -299,6 +309,8 @@ impl Profile {
             custom_events: keyed(&self.custom),
             contact: None,
             rfm: None,
+            lifecycle: None,
+            predicted: None,
         };
         self.fold_orders(&mut facts, catalog);
         self.fold_views(&mut facts, catalog);

@@ -59,7 +59,10 @@ use crate::model::{
     OrderStatus, Text, Timestamp,
 };
 
-pub use enrich::{facts_with, with_contacts, with_rfm};
+pub use enrich::{
+    Enrich, PredictConfig, Predicted, facts_with, with_contacts, with_lifecycle, with_predictions,
+    with_rfm,
+};
 pub use facts::{Bought, CartFacts, Engagement, Facts, facts_all, summaries};
 pub use seen::SeenIds;
 

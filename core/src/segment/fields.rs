@@ -136,6 +136,15 @@ const FIELDS: &[(&str, Kind)] = &[
     ("rfm.m", Kind::Number),
     ("rfm.cell", Kind::Text),
     ("rfm.segment", Kind::Text),
+    // The lifecycle grid (`profile::with_lifecycle`).
+    ("lifecycle.purchases", Kind::Text),
+    ("lifecycle.days", Kind::Text),
+    ("lifecycle.region", Kind::Text),
+    // BG/NBD predictions (`profile::with_predictions`).
+    ("predicted.probability_alive", Kind::Number),
+    ("predicted.expected_purchases", Kind::Number),
+    ("predicted.horizon_days", Kind::Number),
+    ("predicted.churn_risk", Kind::Text),
 ];
 
 /// The field patterns, `*` standing for a key.

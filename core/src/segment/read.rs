@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::fields;
 use crate::model::{AttributeValue, ConsentRecord, Contact, Name, Purpose, Text, Timestamp};
+use crate::predict::ChurnRisk;
 use crate::profile::{Bought, Engagement, Facts, Tally};
 
 /// A field a rule or an export names, resolved to where it lives in [`Facts`].
@@ -25,6 +26,8 @@ pub(crate) enum Field {
     Attribute(String),
     Consent(String, Purpose, ConsentStat),
     Rfm(RfmStat),
+    Lifecycle(LifecycleStat),
+    Predicted(PredictedStat),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -141,6 +144,21 @@ pub(crate) enum RfmStat {
     M,
     Cell,
     Segment,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum LifecycleStat {
+    Purchases,
+    Days,
+    Region,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum PredictedStat {
+    ProbabilityAlive,
+    ExpectedPurchases,
+    HorizonDays,
+    ChurnRisk,
 }
 
 /// A contact's value of a field, borrowed from the facts.
@@ -294,6 +312,19 @@ const RFM: &[(&str, RfmStat)] = &[
     ("segment", RfmStat::Segment),
 ];
 
+const LIFECYCLE: &[(&str, LifecycleStat)] = &[
+    ("purchases", LifecycleStat::Purchases),
+    ("days", LifecycleStat::Days),
+    ("region", LifecycleStat::Region),
+];
+
+const PREDICTED: &[(&str, PredictedStat)] = &[
+    ("probability_alive", PredictedStat::ProbabilityAlive),
+    ("expected_purchases", PredictedStat::ExpectedPurchases),
+    ("horizon_days", PredictedStat::HorizonDays),
+    ("churn_risk", PredictedStat::ChurnRisk),
+];
+
 impl Field {
     /// Resolves a dotted path: the fields a rule may name (see
     /// [`fields::kind_of`]) and `contact_id` and `as_of`. An unknown path is
@@ -315,6 +346,8 @@ impl Field {
                 known(stat, MESSAGE_STATS).map(|s| Field::Message(channel.to_string(), s))
             }
             ["rfm", stat] => known(stat, RFM).map(Field::Rfm),
+            ["lifecycle", stat] => known(stat, LIFECYCLE).map(Field::Lifecycle),
+            ["predicted", stat] => known(stat, PREDICTED).map(Field::Predicted),
             ["contact", "source", name] => known(name, SOURCE).map(Field::Contact),
             ["contact", "attributes", key] => Some(Field::Attribute(key.to_string())),
             ["contact", "consent", channel, purpose, stat] => {
@@ -404,6 +437,21 @@ impl Field {
                 RfmStat::M => Some(Val::Count(s.m.into())),
                 RfmStat::Cell => Some(Val::Text(&s.cell)),
                 RfmStat::Segment => s.segment.as_deref().map(Val::Text),
+            }),
+            Field::Lifecycle(stat) => facts.lifecycle.as_ref().map(|c| match stat {
+                LifecycleStat::Purchases => Val::Text(&c.purchases),
+                LifecycleStat::Days => Val::Text(&c.days),
+                LifecycleStat::Region => Val::Text(&c.region),
+            }),
+            Field::Predicted(stat) => facts.predicted.as_ref().map(|p| match stat {
+                PredictedStat::ProbabilityAlive => Val::Number(p.probability_alive),
+                PredictedStat::ExpectedPurchases => Val::Number(p.expected_purchases),
+                PredictedStat::HorizonDays => Val::Number(p.horizon_days),
+                PredictedStat::ChurnRisk => Val::Text(match p.churn_risk {
+                    ChurnRisk::Low => "low",
+                    ChurnRisk::Medium => "medium",
+                    ChurnRisk::High => "high",
+                }),
             }),
         }
     }
@@ -530,14 +578,22 @@ mod tests {
         )
         .unwrap();
         let as_of = Timestamp::parse("2025-01-01T00:00:00Z").unwrap();
-        let facts = profile::facts_with(
-            &profiles,
-            as_of,
-            None,
-            Some(&contacts),
-            Some(&RfmConfig::default()),
-        )
-        .unwrap();
+        let bgnbd = crate::predict::BgNbd {
+            r: 0.243,
+            alpha: 4.414,
+            a: 0.793,
+            b: 2.426,
+        };
+        let enrich = profile::Enrich {
+            rfm: Some(RfmConfig::default()),
+            lifecycle: Some(Default::default()),
+            predict: Some(profile::PredictConfig {
+                bgnbd,
+                period_days: 7.0,
+                horizon_days: 90.0,
+            }),
+        };
+        let facts = profile::facts_with(&profiles, as_of, None, Some(&contacts), &enrich).unwrap();
         let mut keys: std::collections::BTreeSet<String> = ["nobody-has-this".to_string()].into();
         for f in &facts {
             let json = serde_json::to_value(f).unwrap();
