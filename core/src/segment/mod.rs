@@ -9,6 +9,7 @@
 //! | `{"any": [rule, ...]}` | some rule holds (OR) |
 //! | `{"not": rule}` | the rule does not hold |
 //! | `{"field": "orders", "op": ">=", "value": 3}` | a condition on a fact |
+//! | `{"field": "cart.updated_at", "op": ">", "value": {"field": "last_order_at"}}` | a fact compared with another fact of the contact |
 //! | `{"segment": "vip"}` | the contact is in the segment named `vip` |
 //! | `{"bucket": {"percent": 10, "salt": "holdout"}}` | a stable 10% of contacts, by a hash of the id |
 //! | `"orders >= 3 and revenue > 100"` | the same rules as text, for people (see [`Rule::parse`]) |
@@ -35,6 +36,7 @@
 //! last_order_at more than 90 days ago and searches.`red shoes`.count > 2
 //! messages.email.opened is empty or bucket 10% salt "holdout"
 //! contact.birthday anniversary within 7 days
+//! cart.updated_at is set and not last_order_at >= cart.updated_at
 //! ```
 //!
 //! ```
@@ -175,6 +177,9 @@ enum Operand {
     Range(Scalar, Scalar),
     List(Vec<Scalar>),
     Days(f64),
+    /// Another field of the same contact, read in the same kind: "did X
+    /// but not Y after it" is `Y.last_at > field X.last_at`, negated.
+    Field(String, Field),
 }
 
 fn invalid(path: &str, message: impl Into<String>) -> Error {
@@ -356,9 +361,22 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
     let Some(Value::String(op_name)) = map.get("op") else {
         return Err(invalid(&join(path, "op"), "expected an operator"));
     };
-    let kind = match kind {
-        Kind::Any => kind_of_operand(op_name, map.get("value")),
-        known => known,
+    let other = match map.get("value") {
+        Some(Value::Object(o)) if o.contains_key("field") => {
+            Some(other_field(o, &join(path, "value"))?)
+        }
+        _ => None,
+    };
+    let kind = match (kind, &other) {
+        (Kind::Any, Some((_, _, Kind::Any))) => {
+            return Err(invalid(
+                &join(path, "value"),
+                "two custom attributes cannot be compared: their types are unknown until read",
+            ));
+        }
+        (Kind::Any, Some((_, _, other_kind))) => *other_kind,
+        (Kind::Any, None) => kind_of_operand(op_name, map.get("value")),
+        (known, _) => known,
     };
     let Some(op) = OPS.iter().find(|(n, _)| n == op_name).map(|(_, o)| *o) else {
         let hint = crate::suggest::nearest(op_name, OPS.iter().map(|(n, _)| *n))
@@ -372,6 +390,45 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
     let at = join(path, "value");
     let value = map.get("value");
     let scalar = |v: &Value, at: &str| scalar_of(v, kind, field, at);
+    if let Some((name, read_other, other_kind)) = other {
+        if !matches!(op, Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge) {
+            return Err(invalid(
+                &join(path, "op"),
+                format!(
+                    "`{op_name}` takes a value, not a field; compare fields with =, !=, <, <=, > or >="
+                ),
+            ));
+        }
+        if other_kind != kind && other_kind != Kind::Any {
+            return Err(invalid(
+                &join(&at, "field"),
+                format!(
+                    "`{field}` is {}, `{name}` is {}: they cannot be compared",
+                    kind.name(),
+                    other_kind.name()
+                ),
+            ));
+        }
+        if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge)
+            && matches!(kind, Kind::Bool | Kind::Text)
+        {
+            return Err(invalid(
+                &join(path, "op"),
+                format!(
+                    "`{op_name}` does not order {}; `{field}` is {}",
+                    kind.name(),
+                    kind.name()
+                ),
+            ));
+        }
+        return Ok(Condition {
+            field: field.clone(),
+            read,
+            kind,
+            op,
+            operand: Operand::Field(name, read_other),
+        });
+    }
     let operand = match op {
         Op::IsSet | Op::IsEmpty => {
             if value.is_some() {
@@ -439,6 +496,23 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
         op,
         operand,
     })
+}
+
+/// The field a condition compares with: `{"field": name}`.
+fn other_field(map: &serde_json::Map<String, Value>, path: &str) -> Result<(String, Field, Kind)> {
+    if let Some(k) = map.keys().find(|k| k.as_str() != "field") {
+        return Err(invalid(
+            &join(path, k),
+            "unknown field; a field to compare with is `{\"field\": name}`",
+        ));
+    }
+    let Some(Value::String(name)) = map.get("field") else {
+        return Err(invalid(&join(path, "field"), "expected a field name"));
+    };
+    let at = join(path, "field");
+    let kind = fields::kind_of(name).map_err(|m| invalid(&at, m))?;
+    let read = Field::resolve(name).map_err(|m| invalid(&at, m))?;
+    Ok((name.clone(), read, kind))
 }
 
 fn scalar_of(v: &Value, kind: Kind, field: &str, at: &str) -> Result<Scalar> {
@@ -539,7 +613,40 @@ fn compare(a: Got<'_>, b: &Scalar) -> Option<std::cmp::Ordering> {
 }
 
 fn holds(c: &Condition, facts: &Facts) -> bool {
-    holds_for(c, c.read.read(facts), facts.as_of)
+    match &c.operand {
+        Operand::Field(_, other) => holds_between(c, c.read.read(facts), other.read(facts)),
+        _ => holds_for(c, c.read.read(facts), facts.as_of),
+    }
+}
+
+/// Whether condition `c`, which compares two fields, holds for a contact
+/// whose values are `raw` and `other`; a missing value makes it false
+/// except for `!=`, as with a value.
+fn holds_between(c: &Condition, raw: Option<Val<'_>>, other: Option<Val<'_>>) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let (Some(a), Some(b)) = (
+        raw.and_then(|v| value_as(v, c.kind)),
+        other.and_then(|v| value_as(v, c.kind)),
+    ) else {
+        return c.op == Op::Ne;
+    };
+    let ord = match (a, b) {
+        (Got::Number(x), Got::Number(y)) => x.partial_cmp(&y),
+        (Got::Text(x), Got::Text(y)) => Some(x.cmp(y)),
+        (Got::Bool(x), Got::Bool(y)) => Some(x.cmp(&y)),
+        (Got::Time(x), Got::Time(y)) => Some(x.cmp(&y)),
+        (Got::Date(x), Got::Date(y)) => Some(x.cmp(&y)),
+        _ => None,
+    };
+    match c.op {
+        Op::Eq => ord == Some(Equal),
+        Op::Ne => ord != Some(Equal),
+        Op::Lt => ord == Some(Less),
+        Op::Le => matches!(ord, Some(Less | Equal)),
+        Op::Gt => ord == Some(Greater),
+        Op::Ge => matches!(ord, Some(Greater | Equal)),
+        _ => false,
+    }
 }
 
 /// Whether condition `c` holds for a contact whose value of the field is
@@ -916,6 +1023,9 @@ impl Registry {
                 }
                 Expr::Compare(c) => {
                     out.insert(&c.field);
+                    if let Operand::Field(other, _) = &c.operand {
+                        out.insert(other);
+                    }
                 }
             }
         }
@@ -1063,6 +1173,23 @@ mod tests {
         assert!(check(
             json!({"any": [{"field": "orders", "op": "=", "value": 1}, {"field": "orders", "op": "=", "value": 4}]})
         ));
+        // Two fields of one contact: one suit order, so its first is its last.
+        assert!(check(
+            json!({"field": "bought_categories.suits.last_at", "op": ">=", "value": {"field": "bought_categories.suits.first_at"}})
+        ));
+        assert!(!check(
+            json!({"field": "bought_categories.suits.last_at", "op": ">", "value": {"field": "bought_categories.suits.first_at"}})
+        ));
+        assert!(!check(
+            json!({"field": "orders", "op": "<", "value": {"field": "purchase_days"}})
+        ));
+        // A missing value on either side: false, except for `!=`.
+        assert!(!check(
+            json!({"field": "cart.updated_at", "op": ">", "value": {"field": "last_order_at"}})
+        ));
+        assert!(check(
+            json!({"field": "cart.updated_at", "op": "!=", "value": {"field": "last_order_at"}})
+        ));
         assert!(check(json!({"all": []})), "an empty AND holds");
         assert!(!check(json!({"any": []})), "an empty OR does not");
     }
@@ -1085,6 +1212,22 @@ mod tests {
             Some("op")
         );
         assert_eq!(err(json!({"nto": {}})).path(), Some("nto"));
+        // Fields compared with fields: the same kind, an ordering operator,
+        // a known name.
+        let e = err(json!({"field": "orders", "op": ">", "value": {"field": "last_order_at"}}));
+        assert_eq!(e.path(), Some("value.field"));
+        assert!(
+            e.to_string()
+                .contains("`orders` is a number, `last_order_at` is a time"),
+            "{e}"
+        );
+        let e = err(json!({"field": "orders", "op": "between", "value": {"field": "revenue"}}));
+        assert_eq!(e.path(), Some("op"));
+        let e = err(json!({"field": "orders", "op": ">", "value": {"field": "revenu"}}));
+        assert_eq!(e.path(), Some("value.field"));
+        assert!(e.to_string().contains("did you mean `revenue`?"), "{e}");
+        let e = err(json!({"field": "currency", "op": "<", "value": {"field": "currency"}}));
+        assert_eq!(e.path(), Some("op"));
         let mut deep = json!({"field": "orders", "op": "is_set"});
         for _ in 0..100 {
             deep = json!({"not": deep});

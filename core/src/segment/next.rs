@@ -108,7 +108,7 @@ fn numbers(operand: &Operand) -> Vec<f64> {
         Operand::One(x) => number(x).into_iter().collect(),
         Operand::Range(lo, hi) => [lo, hi].into_iter().filter_map(number).collect(),
         Operand::List(items) => items.iter().filter_map(number).collect(),
-        Operand::None | Operand::Days(_) => Vec::new(),
+        Operand::None | Operand::Days(_) | Operand::Field(..) => Vec::new(),
     }
 }
 
@@ -164,21 +164,38 @@ fn candidates(c: &Condition, facts: &Facts, out: &mut Vec<Timestamp>) {
         }
         return;
     }
-    let thresholds = numbers(&c.operand);
-    match &c.read {
+    if let Operand::Field(_, other) = &c.operand {
+        // Two fields: a count of days (or seconds) that grows with time
+        // crosses the other field's value as it is now.
+        let number = |f: &Field| match f.read(facts).and_then(|v| value_as(v, super::Kind::Number))
+        {
+            Some(super::Got::Number(x)) => vec![x],
+            _ => Vec::new(),
+        };
+        moving(&c.read, facts, &number(other), out);
+        moving(other, facts, &number(&c.read), out);
+        return;
+    }
+    moving(&c.read, facts, &numbers(&c.operand), out);
+}
+
+/// The instants at which `field`, a count that grows with time, crosses
+/// each of `thresholds`; nothing for a field that time does not move.
+fn moving(field: &Field, facts: &Facts, thresholds: &[f64], out: &mut Vec<Timestamp>) {
+    match field {
         Field::Top(Top::DaysSinceLastOrder) if facts.orders > 0 => {
             if let Some(base) = facts.last_order_at {
-                crossings(base, Duration::days(1), &thresholds, out);
+                crossings(base, Duration::days(1), thresholds, out);
             }
         }
         Field::Top(Top::DaysSinceLastActivity) => {
             if let Some(base) = facts.last_activity_at {
-                crossings(base, Duration::days(1), &thresholds, out);
+                crossings(base, Duration::days(1), thresholds, out);
             }
         }
         Field::Cart(CartStat::AgeSeconds) => {
             if let Some(cart) = &facts.cart {
-                crossings(cart.updated_at, Duration::seconds(1), &thresholds, out);
+                crossings(cart.updated_at, Duration::seconds(1), thresholds, out);
             }
         }
         Field::Top(Top::AtRisk) => {
@@ -211,7 +228,9 @@ mod tests {
                 "old cart": "cart.age_seconds between 3600 and 90000",
                 "at risk": "at_risk = true",
                 "lapsed viewers": "not segment \"recent\" and last_activity_at more than 3.5 days ago",
-                "p7": "viewed_products.p7.last_at within 10 days"}"#,
+                "p7": "viewed_products.p7.last_at within 10 days",
+                "overdue": "days_since_last_order > average_interval_days",
+                "cart after order": "cart.updated_at > last_order_at"}"#,
         )
         .unwrap();
         let mut found = 0;

@@ -331,6 +331,22 @@ impl Parser {
         Ok(value)
     }
 
+    /// A value, or another field to compare with (a name without quotes).
+    fn value_or_field(&mut self) -> Result<Value> {
+        let t = self.peek();
+        if let Token::Word(w) = &t.token
+            && !w.eq_ignore_ascii_case("true")
+            && !w.eq_ignore_ascii_case("false")
+        {
+            let (line, column) = (t.line, t.column);
+            let field = w.replace('`', "");
+            fields::kind_of(&field).map_err(|m| error(line, column, m))?;
+            self.next();
+            return Ok(json!({"field": field}));
+        }
+        self.value()
+    }
+
     fn condition(&mut self) -> Result<Value> {
         let t = self.next();
         let (line, column) = (t.line, t.column);
@@ -352,7 +368,7 @@ impl Parser {
         let (op, value) = match self.peek().token.clone() {
             Token::Symbol(s @ ("=" | "!=" | "<" | "<=" | ">" | ">=")) => {
                 self.next();
-                (s.to_string(), Some(self.value()?))
+                (s.to_string(), Some(self.value_or_field()?))
             }
             Token::Word(w) => {
                 self.next();

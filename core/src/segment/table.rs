@@ -46,8 +46,8 @@ use rayon::prelude::*;
 use super::bulk::CHUNK;
 use super::read::{Field, Val};
 use super::{
-    Condition, Evaluation, Expr, Kind, Op, Operand, Registry, Segment, fields, holds_for,
-    in_bucket, relative,
+    Condition, Evaluation, Expr, Kind, Op, Operand, Registry, Segment, fields, holds_between,
+    holds_for, in_bucket, relative,
 };
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
@@ -450,6 +450,8 @@ enum Plan<'a> {
         ids: &'a Column,
     },
     Compare(&'a Condition, &'a Column),
+    /// A condition comparing two fields, with both columns.
+    CompareColumns(&'a Condition, &'a Column, &'a Column),
     Static(&'a super::StaticSegment, &'a Column),
 }
 
@@ -516,15 +518,20 @@ fn plan<'a>(
             salt,
             ids: ids.ok_or_else(needs_ids)?,
         },
-        Expr::Compare(c) => match table.columns.get(&c.field) {
-            Some(column) => Plan::Compare(c, column),
-            None => {
-                return Err(format!(
-                    "reads `{}`, and the table has no column `{}`",
-                    c.field, c.field
-                ));
+        Expr::Compare(c) => {
+            let column = |name: &str| {
+                table
+                    .columns
+                    .get(name)
+                    .ok_or_else(|| format!("reads `{name}`, and the table has no column `{name}`"))
+            };
+            match &c.operand {
+                Operand::Field(other, _) => {
+                    Plan::CompareColumns(c, column(&c.field)?, column(other)?)
+                }
+                _ => Plan::Compare(c, column(&c.field)?),
             }
-        },
+        }
     })
 }
 
@@ -602,6 +609,9 @@ fn plan_bits(
             per_row(&|row| in_bucket(contact_id(ids, row), salt, *percent))
         }
         Plan::Static(list, ids) => per_row(&|row| list.contains(contact_id(ids, row))),
+        Plan::CompareColumns(c, column, other) => {
+            per_row(&|row| holds_between(c, column.get(row), other.get(row)))
+        }
         Plan::Compare(c, column) => match (column, number_test(c)) {
             (Column::Numbers(cells), Some(test)) => {
                 let mut bits = vec![0u64; words];
@@ -787,6 +797,17 @@ mod tests {
         let from_table = registry.evaluate_table(&table).unwrap();
         let from_facts = registry.evaluate(&facts).unwrap();
         assert_eq!(from_table, from_facts);
+        // Conditions comparing two fields read both columns.
+        let two = Registry::from_json(
+            r#"{"overdue": "days_since_last_order > average_interval_days",
+                "cart after order": "cart.updated_at > last_order_at",
+                "not bought since": "cart.updated_at is set and not last_order_at >= cart.updated_at"}"#,
+        )
+        .unwrap();
+        let both = Table::from_facts(&facts, &two.fields()).unwrap();
+        let compared = two.evaluate_table(&both).unwrap();
+        assert_eq!(compared, two.evaluate(&facts).unwrap());
+        assert!(compared.count("overdue").unwrap() > 0);
         // The rare seed segment ("suit buyers", 43 in 1M) may be empty here.
         let filled = from_table.segments().iter();
         assert!(filled.filter(|s| from_table.count(s).unwrap() > 0).count() >= 19);
