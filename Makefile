@@ -69,15 +69,17 @@ node: $(NODE_DIR)/node_modules ## Build the Node addon, run node --test, type-ch
 	cd $(NODE_DIR) && npx tsc -p tsconfig.json
 
 examples: ## Run the examples in all three languages (they are the docs' snippets)
-	cargo run --quiet --release -p patron --example demo > /dev/null
-	cargo run --quiet --release -p patron --example quickstart
-	cargo run --quiet --release -p patron --example rfm
-	cargo run --quiet --release -p patron --example profile
-	cargo run --quiet --release -p patron --example purchase
-	cargo run --quiet --release -p patron --example segment
-	cargo run --quiet --release -p patron --example predict
-	cargo run --quiet --release -p patron --example recommend
-	cargo run --quiet --release -p patron --example trigger
+	@# Debug builds: `cargo test` (rust-test) has built them already; a release
+	@# build would compile the dev-dependencies again, for minutes, to run them for a second.
+	cargo run --quiet -p patron --example demo > /dev/null
+	cargo run --quiet -p patron --example quickstart
+	cargo run --quiet -p patron --example rfm
+	cargo run --quiet -p patron --example profile
+	cargo run --quiet -p patron --example purchase
+	cargo run --quiet -p patron --example segment
+	cargo run --quiet -p patron --example predict
+	cargo run --quiet -p patron --example recommend
+	cargo run --quiet -p patron --example trigger
 	$(VPY) examples/python/quickstart.py
 	$(VPY) examples/python/rfm.py
 	$(VPY) examples/python/profile.py
@@ -91,7 +93,7 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	NODE_PATH=target/node_path node examples/node/purchase.js
 	NODE_PATH=target/node_path node examples/node/segment.js
 	NODE_PATH=target/node_path node examples/node/predict.js
-	cargo run --quiet --release -p patron --example message
+	cargo run --quiet -p patron --example message
 	$(VPY) examples/python/message.py
 	NODE_PATH=target/node_path node examples/node/message.js
 	NODE_PATH=target/node_path node examples/node/recommend.js
