@@ -678,6 +678,8 @@ export interface ContactState {
   history?: Record<string, Data>
   sent?: Data[]
   segments?: string[]
+  /** Until when `segments` hold with time alone, and for which segments: Unix seconds (or `never`), a slash, 16 hex digits of the segments' hash. */
+  segments_until?: string
   lifecycle?: string
   at_risk?: boolean
 }
@@ -702,7 +704,7 @@ export interface TriggerAction {
   until?: string
 }
 
-/** What `handle` and `due` return. */
+/** What `handle`, `due` and `refresh` return. */
 export interface TriggerOutcome {
   state: ContactState
   actions: TriggerAction[]
@@ -721,6 +723,8 @@ export class TriggerEngine {
   handle (state: ContactState | Data | null, facts: Facts | Data, event: Data, now: TimestampInput): TriggerOutcome
   /** A wake-up at `now`: what time triggers and every step due. */
   due (state: ContactState | Data | null, facts: Facts | Data, now: TimestampInput): TriggerOutcome
+  /** `due` after the facts changed without an event (the contact's record edited, RFM scored again): reads every watched segment again. */
+  refresh (state: ContactState | Data | null, facts: Facts | Data, now: TimestampInput): TriggerOutcome
   /** Takes on an existing contact without firing; returns the state. */
   adopt (state: ContactState | Data | null, facts: Facts | Data, now: TimestampInput): ContactState
   /** The timeline of every action over `events`, waking up until `until`. */

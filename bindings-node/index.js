@@ -246,6 +246,11 @@ class TriggerEngine {
     return call((...a) => this._native.dueJson(...a), nullable(state, 'state'), encode(facts, 'facts', 'facts'), encodeTime(now, 'now'))
   }
 
+  /** `due` after the facts changed without an event (the contact's record edited, RFM scored again): reads every watched segment again. */
+  refresh (state, facts, now) {
+    return call((...a) => this._native.refreshJson(...a), nullable(state, 'state'), encode(facts, 'facts', 'facts'), encodeTime(now, 'now'))
+  }
+
   /** Takes on an existing contact without firing; returns the state. */
   adopt (state, facts, now) {
     return call((...a) => this._native.adoptJson(...a), nullable(state, 'state'), encode(facts, 'facts', 'facts'), encodeTime(now, 'now'))

@@ -85,6 +85,14 @@ impl TriggerEngineNative {
         Ok(parse::to_json(&out))
     }
 
+    /// `due` after the facts changed without an event: the outcome.
+    #[napi]
+    pub fn refresh_json(&self, state: String, facts: String, now: String) -> napi::Result<String> {
+        let (state, facts, now) = call_args(&state, &facts, &now).js_err()?;
+        let out = self.engine.refresh(&state, &facts, now).js_err()?;
+        Ok(parse::to_json(&out))
+    }
+
     /// Takes on an existing contact without firing: the state.
     #[napi]
     pub fn adopt_json(&self, state: String, facts: String, now: String) -> napi::Result<String> {

@@ -105,11 +105,13 @@ async function triggers (facts: patron.Facts): Promise<void> {
   const out: patron.TriggerOutcome = engine.handle(null, facts, { type: 'custom', id: 'e1', contact_id: 'c', at: new Date(), name: 'x' }, new Date())
   const state: patron.ContactState = engine.adopt(out.state, facts, new Date())
   const later: patron.TriggerOutcome = engine.due(state, facts, '2024-01-01T00:00:00Z')
+  const refreshed: patron.TriggerOutcome = engine.refresh(later.state, facts, '2024-01-01T00:00:00Z')
+  const note: string | undefined = refreshed.state.segments_until
   const kind: patron.TriggerAction['type'] | undefined = later.actions[0]?.type
   const timeline: patron.TriggerAction[] = await engine.simulate([], [], new Date())
   const fresh: patron.ContactState = patron.newTriggerState('c')
   const read: patron.ContactState = patron.readTriggerState(fresh)
   const wake: string | null = patron.nextWakeup(read)
-  void [ids, config, kind, timeline, wake]
+  void [ids, config, kind, timeline, wake, note]
 }
 void triggers

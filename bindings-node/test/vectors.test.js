@@ -120,13 +120,15 @@ Object.assign(objectOps, {
   check_triggers: (v) => new patron.TriggerEngine(v.config, v.catalog).ruleIds,
   trigger_handle: (v) => new patron.TriggerEngine(v.config, v.catalog).handle(v.state, v.facts, v.event, v.now),
   trigger_due: (v) => new patron.TriggerEngine(v.config, v.catalog).due(v.state, v.facts, v.now),
+  trigger_refresh: (v) => new patron.TriggerEngine(v.config, v.catalog).refresh(v.state, v.facts, v.now),
   simulate_triggers: (v) => new patron.TriggerEngine(v.config, v.catalog).simulate(v.contacts, v.events, v.until, v.catalog),
   read_trigger_state: (v) => patron.readTriggerState(v.state),
   trigger_presets: () => patron.triggerPresets()
 })
 for (const op of ['render_message', 'lint_template', 'sms_measure', 'sms_fit', 'push_fit', 'render_campaign',
   'issue_coupons', 'redeem_coupon', 'campaign_kpis', 'campaign_uplift', 'compare_variants',
-  'check_triggers', 'trigger_handle', 'trigger_due', 'simulate_triggers', 'read_trigger_state', 'trigger_presets']) {
+  'check_triggers', 'trigger_handle', 'trigger_due', 'trigger_refresh', 'simulate_triggers', 'read_trigger_state',
+  'trigger_presets']) {
   textOps[op] = (text) => objectOps[op](JSON.parse(text))
 }
 for (const op of ['predict_histories', 'bgnbd_fit', 'bgnbd_predict', 'bgnbd_expected_new', 'gamma_gamma_fit',

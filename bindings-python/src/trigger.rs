@@ -110,6 +110,21 @@ impl TriggerEngine {
         to_py(py, &out)
     }
 
+    /// `due` after the facts changed without an event (the contact's record
+    /// edited, RFM scored again): reads every watched segment again, then
+    /// does what `due` does.
+    fn refresh<'py>(
+        &self,
+        py: Python<'py>,
+        state: Option<&Bound<'py, PyAny>>,
+        facts: &Bound<'py, PyAny>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (state, facts, now) = call_args(state, facts, now).py_err(py)?;
+        let out = self.engine.refresh(&state, &facts, now).py_err(py)?;
+        to_py(py, &out)
+    }
+
     /// Takes on an existing contact without firing: records its segments,
     /// lifecycle region and at-risk verdict now. Returns the state.
     fn adopt<'py>(

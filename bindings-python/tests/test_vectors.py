@@ -112,6 +112,9 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "trigger_due": lambda v: patron.TriggerEngine(v["config"], v.get("catalog")).due(
         v.get("state"), v["facts"], v["now"]
     ),
+    "trigger_refresh": lambda v: patron.TriggerEngine(v["config"], v.get("catalog")).refresh(
+        v.get("state"), v["facts"], v["now"]
+    ),
     "simulate_triggers": lambda v: patron.TriggerEngine(v["config"], v.get("catalog")).simulate(
         v["contacts"], v["events"], v["until"], v.get("catalog")
     ),
@@ -186,6 +189,7 @@ TEXT_OPS: dict[str, Callable[[str], Any]] = {
             "check_triggers",
             "trigger_handle",
             "trigger_due",
+            "trigger_refresh",
             "simulate_triggers",
             "read_trigger_state",
             "trigger_presets",

@@ -649,3 +649,177 @@ fn a_rule_removed_from_the_config_ends_its_chains() {
     ));
     assert!(host.state.instances.is_empty());
 }
+
+#[test]
+fn due_calls_before_a_segment_changes_skip_it_and_the_entry_still_fires_at_the_exact_second() {
+    // A daily schedule wakes the contact every morning; the segment changes
+    // with time alone 30 days and one second after the order.
+    let config = json!({
+        "segments": {"lapsed": "orders >= 1 and last_order_at more than 30 days ago"},
+        "rules": [
+            {"id": "call", "trigger": {"on": "segment", "segment": "lapsed", "change": "entered"},
+             "steps": [{"task": "Call the client"}]},
+            {"id": "daily", "trigger": {"on": "schedule", "every": "day", "at": "07:00"},
+             "reentry": {"type": "always"}, "steps": [{"webhook": "https://example.com/tick"}]}
+        ]
+    });
+    let mut host = Host::new(engine(config), subscriber("anna"));
+    host.event(&order("e1", "2024-05-01T10:00:00Z", &["p1"]));
+    let note = host
+        .state
+        .segments_until
+        .expect("the order's call notes the segments");
+    assert_eq!(note.until, Some(ts("2024-05-31T10:00:01Z")));
+    // Every morning's wake-up keeps the note (the segments are not read
+    // again) and the wake-up chain goes through the exact second.
+    let mut wakes = 0;
+    while let Some(w) = host
+        .state
+        .wakeup
+        .filter(|w| *w <= ts("2024-06-02T00:00:00Z"))
+    {
+        let o = host.engine.due(&host.state, &host.facts(w), w).unwrap();
+        if w < ts("2024-05-31T10:00:01Z") {
+            assert_eq!(o.state.segments_until, Some(note), "at {w}");
+            assert!(o.state.segments.is_empty(), "at {w}");
+        }
+        host.take(o);
+        wakes += 1;
+    }
+    assert!(wakes > 30, "{wakes} wake-ups");
+    let calls: Vec<_> = host
+        .actions
+        .iter()
+        .filter(|a| a.rule.as_str() == "call")
+        .collect();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].at, ts("2024-05-31T10:00:01Z"));
+    assert_eq!(host.state.segments, ["lapsed"]);
+    assert_eq!(
+        host.state.segments_until.unwrap().until,
+        None,
+        "lapsed for good"
+    );
+}
+
+#[test]
+fn due_between_wake_ups_skips_the_segments_and_decides_as_reading_them_would() {
+    // Calls at arbitrary moments (a host on a timer), through a stored JSON
+    // round trip: `due` reading the note gives what `refresh` (which reads
+    // the segments every time) gives.
+    let config = json!({
+        "segments": {"lapsed": "orders >= 1 and last_order_at more than 3 days ago",
+                     "carting": "cart.age_seconds > 3600"},
+        "rules": [
+            {"id": "call", "trigger": {"on": "segment", "segment": "lapsed", "change": "entered"},
+             "reentry": {"type": "always"}, "steps": [{"task": "Call"}]},
+            {"id": "cart", "trigger": {"on": "segment", "segment": "carting", "change": "entered"},
+             "reentry": {"type": "always"}, "steps": [{"template": "c"}, {"delay": "1d", "template": "c2"}],
+             "exit": [{"on": "left_segment", "segment": "carting"}]}
+        ]
+    });
+    let engine = engine(config);
+    let mut skipping = Host::new(engine.clone(), subscriber("anna"));
+    let mut reading = Host::new(engine, subscriber("anna"));
+    let events = [
+        cart("e1", "2024-05-01T10:00:00Z", &["p1"]),
+        order("e2", "2024-05-01T12:00:00Z", &["p1"]),
+        cart("e3", "2024-05-06T09:00:00Z", &["p2"]),
+    ];
+    let mut t = ts("2024-05-01T10:00:00Z");
+    let mut next_event = 0;
+    while t < ts("2024-05-10T00:00:00Z") {
+        if next_event < events.len() && events[next_event].at <= t {
+            let e = &events[next_event];
+            for host in [&mut skipping, &mut reading] {
+                host.profile.apply(e).unwrap();
+                let o = host
+                    .engine
+                    .handle(&host.state, &host.facts(e.at), e, e.at)
+                    .unwrap();
+                host.take(o);
+            }
+            next_event += 1;
+            continue;
+        }
+        let stored = serde_json::to_string(&skipping.state).unwrap();
+        skipping.state = ContactState::from_json(&stored).unwrap();
+        let a = skipping
+            .engine
+            .due(&skipping.state, &skipping.facts(t), t)
+            .unwrap();
+        let b = reading
+            .engine
+            .refresh(&reading.state, &reading.facts(t), t)
+            .unwrap();
+        assert_eq!(a.actions, b.actions, "at {t}");
+        assert_eq!(a.state.segments, b.state.segments, "at {t}");
+        assert_eq!(a.next_wakeup, b.next_wakeup, "at {t}");
+        skipping.take(a);
+        reading.take(b);
+        // 7 h 13 min apart: between and across the segments' instants.
+        t = Timestamp::from(t.get() + chrono::Duration::minutes(433));
+    }
+    let entries = |h: &Host| {
+        h.actions
+            .iter()
+            .filter(|a| a.rule.as_str() == "call")
+            .count()
+    };
+    assert_eq!(entries(&skipping), 1);
+    assert!(skipping.actions.iter().any(|a| a.rule.as_str() == "cart"));
+}
+
+#[test]
+fn due_reads_the_segments_again_when_the_engine_s_segments_changed() {
+    let config = |rule: &str| {
+        json!({
+            "segments": {"buyers": rule},
+            "rules": [{"id": "hello", "trigger": {"on": "segment", "segment": "buyers", "change": "entered"},
+                "steps": [{"template": "t"}]},
+                {"id": "daily", "trigger": {"on": "schedule", "every": "day", "at": "07:00"},
+                 "reentry": {"type": "always"}, "steps": [{"webhook": "https://example.com/tick"}]}]
+        })
+    };
+    let mut host = Host::new(engine(config("orders >= 2")), subscriber("anna"));
+    host.event(&order("e1", "2024-05-01T10:00:00Z", &["p1"]));
+    host.until(ts("2024-05-03T00:00:00Z"));
+    assert!(host.state.segments.is_empty());
+    assert_eq!(host.state.segments_until.unwrap().until, None);
+    // The shop lowers the bar: the next wake-up reads the segments again.
+    host.engine = engine(config("orders >= 1"));
+    host.until(ts("2024-05-04T00:00:00Z"));
+    assert_eq!(host.state.segments, ["buyers"]);
+    assert!(host.actions.iter().any(|a| a.rule.as_str() == "hello"));
+}
+
+#[test]
+fn facts_changed_without_an_event_need_refresh() {
+    let config = json!({
+        "segments": {"berliners": "contact.city = \"Berlin\""},
+        "rules": [{"id": "hallo", "trigger": {"on": "segment", "segment": "berliners", "change": "entered"},
+            "steps": [{"template": "t"}]},
+            {"id": "daily", "trigger": {"on": "schedule", "every": "day", "at": "07:00"},
+             "reentry": {"type": "always"}, "steps": [{"webhook": "https://example.com/tick"}]}]
+    });
+    let mut host = Host::new(engine(config), subscriber("anna"));
+    host.event(&order("e1", "2024-05-01T10:00:00Z", &["p1"]));
+    // The host edits the record outside any event: `due` keeps to the note...
+    host.contact.city = Some(patron::model::Text::new("Berlin").unwrap());
+    let w = host.state.wakeup.unwrap();
+    let o = host.engine.due(&host.state, &host.facts(w), w).unwrap();
+    assert!(o.state.segments.is_empty());
+    // ...and `refresh` reads the segments again.
+    let o = host.engine.refresh(&host.state, &host.facts(w), w).unwrap();
+    assert_eq!(o.state.segments, ["berliners"]);
+    assert!(o.actions.iter().any(|a| a.rule.as_str() == "hallo"));
+}
+
+#[test]
+fn a_version_1_state_reads_as_version_2_without_a_note() {
+    let old = json!({"version": 1, "contact_id": "anna", "clock": 1714557600, "segments": ["vip"]});
+    let state = ContactState::from_value(old).unwrap();
+    assert_eq!(state.version, trigger::STATE_VERSION);
+    assert_eq!(state.segments, ["vip"]);
+    assert_eq!(state.segments_until, None);
+}

@@ -1,13 +1,15 @@
 //! Invariants of the trigger engine over random event streams, run on the
 //! presets with caps, quiet hours and a control group switched on:
 //! no marketing message without consent, a replayed stream never duplicates
-//! an action, and a chain that exited never acts again.
+//! an action, a chain that exited never acts again, and `due`, which reads
+//! the segments only once the state's note says they may have changed,
+//! decides as `refresh`, which reads them every time.
 
 use std::collections::BTreeSet;
 
 use patron::model::{Purpose, Timestamp};
-use patron::profile::Profile;
-use patron::trigger::{Action, ActionKind, ContactState, Engine, presets};
+use patron::profile::{Facts, Profile};
+use patron::trigger::{Action, ActionKind, ContactState, Engine, Outcome, presets};
 use patron::{Contact, Event, EventKind, parse};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -55,6 +57,98 @@ fn engine() -> Engine {
     }))
     .unwrap();
     Engine::new(config, None).unwrap()
+}
+
+/// The presets plus segments that change with time alone within hours and
+/// days, entered and left by rules, so that wake-ups cross their instants.
+fn engine_with_time_segments() -> Engine {
+    let mut config: Value = serde_json::to_value(presets::config().unwrap()).unwrap();
+    let segments = config["segments"].as_object_mut().unwrap();
+    segments.insert("stale cart".into(), json!("cart.age_seconds > 5400"));
+    segments.insert("recent buyer".into(), json!("last_order_at within 2 days"));
+    segments.insert(
+        "idle".into(),
+        json!("orders >= 1 and last_activity_at more than 3 days ago"),
+    );
+    let rules = config["rules"].as_array_mut().unwrap();
+    rules.push(json!({"id": "stale_cart", "trigger": {"on": "segment", "segment": "stale cart", "change": "entered"},
+        "reentry": {"type": "always"}, "steps": [{"template": "s1"}, {"delay": "5h", "template": "s2"}],
+        "exit": [{"on": "left_segment", "segment": "stale cart"}]}));
+    rules.push(json!({"id": "no_longer_recent", "trigger": {"on": "segment", "segment": "recent buyer", "change": "left"},
+        "reentry": {"type": "always"}, "steps": [{"task": "check in"}]}));
+    rules.push(
+        json!({"id": "idle", "trigger": {"on": "segment", "segment": "idle", "change": "entered"},
+        "reentry": {"type": "always"}, "steps": [{"webhook": "https://example.com/idle"}],
+        "exit": [{"on": "left_segment", "segment": "recent buyer"}]}),
+    );
+    config["policy"] =
+        json!({"quiet_hours": {"from": "21:00", "to": "08:00"}, "caps": [{"max": 3, "per": "1d"}]});
+    Engine::new(parse::from_value(config).unwrap(), None).unwrap()
+}
+
+type Wake = fn(&Engine, &ContactState, &Facts, Timestamp) -> patron::Result<Outcome>;
+
+/// Runs the stream as a host on a timer would: besides every wake-up, calls
+/// `wake` at each of `ticks` (minutes after the first event) and stores the
+/// state as JSON between calls. Returns every action and the last state.
+fn run_ticking(
+    engine: &Engine,
+    events: &[Event],
+    ticks: &[u32],
+    wake: Wake,
+) -> (Vec<Action>, ContactState) {
+    let contact: Contact = parse::from_value(json!({
+        "id": "c1", "email": "c1@example.com", "time_zone": "Europe/Berlin",
+        "consent": {"email": {"marketing": {"status": "confirmed", "confirmed_at": "2023-01-01T00:00:00Z"}}}
+    }))
+    .unwrap();
+    let facts = |profile: &Profile, at: Timestamp| {
+        let mut f = profile.facts(at, None).unwrap();
+        f.contact = Some(contact.clone());
+        f
+    };
+    let start = events[0].at.get();
+    let mut ticks: Vec<Timestamp> = ticks
+        .iter()
+        .map(|m| Timestamp::from(start + chrono::Duration::minutes(i64::from(*m))))
+        .collect();
+    ticks.sort();
+    let mut profile = Profile::new(contact.id.clone());
+    let mut state = ContactState::new(contact.id.clone());
+    let mut all = Vec::new();
+    let mut take = |state: &mut ContactState, o: Outcome| {
+        let text = serde_json::to_string(&o.state).unwrap();
+        *state = ContactState::from_json(&text).unwrap();
+        all.extend(o.actions);
+    };
+    let (mut e, mut k) = (0, 0);
+    while e < events.len() || k < ticks.len() {
+        let tick = k < ticks.len() && (e == events.len() || ticks[k] < events[e].at);
+        let at = if tick { ticks[k] } else { events[e].at };
+        while let Some(w) = state.wakeup.filter(|w| *w <= at) {
+            let o = wake(engine, &state, &facts(&profile, w), w).unwrap();
+            take(&mut state, o);
+        }
+        if tick {
+            k += 1;
+            if state.clock.is_some_and(|c| c <= at) {
+                let o = wake(engine, &state, &facts(&profile, at), at).unwrap();
+                take(&mut state, o);
+            }
+            continue;
+        }
+        let event = &events[e];
+        e += 1;
+        if matches!(event.kind, EventKind::ConsentChanged(_)) || event.kind.is_catalog() {
+            continue;
+        }
+        profile.apply(event).unwrap();
+        let o = engine
+            .handle(&state, &facts(&profile, event.at), event, event.at)
+            .unwrap();
+        take(&mut state, o);
+    }
+    (all, state)
 }
 
 fn events(steps: &[(u32, Step)]) -> Vec<Event> {
@@ -196,6 +290,19 @@ proptest! {
         prop_assert_eq!(&once, &twice);
         let ids: BTreeSet<&str> = once.iter().map(|a| a.id.as_str()).collect();
         prop_assert_eq!(ids.len(), once.len(), "action ids are unique");
+    }
+
+    #[test]
+    fn due_reading_the_note_decides_as_reading_the_segments_every_time(
+        steps in prop::collection::vec((1u32..6_000, step()), 1..15),
+        ticks in prop::collection::vec(0u32..60_000, 0..40),
+    ) {
+        let engine = engine_with_time_segments();
+        let events = events(&steps);
+        let skipping = run_ticking(&engine, &events, &ticks, Engine::due);
+        let reading = run_ticking(&engine, &events, &ticks, Engine::refresh);
+        prop_assert_eq!(&skipping.0, &reading.0);
+        prop_assert_eq!(&skipping.1, &reading.1);
     }
 
     #[test]

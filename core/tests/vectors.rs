@@ -690,7 +690,8 @@ fn recommend_op(op: &str, input: Input) -> Result<Value, Error> {
 /// The trigger ops take their arguments by name, as the bindings'
 /// `TriggerEngine` does: `check_triggers` (`config`, `catalog`: the rule ids),
 /// `trigger_handle` (`config`, `state` or null for a new contact, `facts`,
-/// `event`, `now`), `trigger_due` (`config`, `state`, `facts`, `now`),
+/// `event`, `now`), `trigger_due` and `trigger_refresh` (`config`, `state`,
+/// `facts`, `now`),
 /// `simulate_triggers` (`config`, `contacts`, `events`, `until`, `catalog`)
 /// `read_trigger_state` (`state`) and `trigger_presets` (no arguments).
 fn trigger_op(op: &str, input: Input) -> Result<Value, Error> {
@@ -740,6 +741,10 @@ fn trigger_op(op: &str, input: Input) -> Result<Value, Error> {
             let facts = facts()?;
             ok(engine.due(&state(&facts)?, &facts, time("now")?))
         }
+        "trigger_refresh" => {
+            let facts = facts()?;
+            ok(engine.refresh(&state(&facts)?, &facts, time("now")?))
+        }
         _ => {
             let contacts: Vec<Contact> =
                 parse::list_from_value(v["contacts"].clone()).map_err(|e| e.within("contacts"))?;
@@ -759,8 +764,8 @@ fn trigger_op(op: &str, input: Input) -> Result<Value, Error> {
 
 fn run(op: &str, input: Input) -> Result<Value, Error> {
     match op {
-        "check_triggers" | "trigger_handle" | "trigger_due" | "simulate_triggers"
-        | "read_trigger_state" | "trigger_presets" => trigger_op(op, input),
+        "check_triggers" | "trigger_handle" | "trigger_due" | "trigger_refresh"
+        | "simulate_triggers" | "read_trigger_state" | "trigger_presets" => trigger_op(op, input),
         "build_item_model"
         | "update_item_model"
         | "recommend_blocks"

@@ -336,6 +336,9 @@ class TriggerEngine:
     def due(
         self, state: ContactState | _Data | None, facts: Facts | _Data, now: datetime | str
     ) -> TriggerOutcome: ...
+    def refresh(
+        self, state: ContactState | _Data | None, facts: Facts | _Data, now: datetime | str
+    ) -> TriggerOutcome: ...
     def adopt(
         self, state: ContactState | _Data | None, facts: Facts | _Data, now: datetime | str
     ) -> ContactState: ...

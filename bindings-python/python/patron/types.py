@@ -1016,6 +1016,9 @@ class ContactState(TypedDict):
     history: NotRequired[dict[str, dict[str, Any]]]
     sent: NotRequired[list[dict[str, Any]]]
     segments: NotRequired[list[str]]
+    segments_until: NotRequired[str]
+    """Until when ``segments`` hold with time alone, and for which segments:
+    Unix seconds (or ``never``), a slash, 16 hex digits of the segments' hash."""
     lifecycle: NotRequired[str]
     at_risk: NotRequired[bool]
 
@@ -1048,7 +1051,7 @@ class TriggerAction(TypedDict):
 
 
 class TriggerOutcome(TypedDict):
-    """What ``TriggerEngine.handle`` and ``due`` return."""
+    """What ``TriggerEngine.handle``, ``due`` and ``refresh`` return."""
 
     state: ContactState
     actions: list[TriggerAction]

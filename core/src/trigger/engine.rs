@@ -16,7 +16,7 @@ use super::rule::{
     Config, Every, Exit, KeyBy, OnRepeat, ProductAction, ProductTrigger, Reentry, Rule, Step,
     Trigger, Want, WhenCapped,
 };
-use super::state::{ContactState, Instance, RuleHistory, Sent, key_text};
+use super::state::{ContactState, Instance, RuleHistory, SegmentsUntil, Sent, key_text};
 use crate::error::{Error, Result};
 use crate::hash::fnv1a;
 use crate::lifecycle::LifecycleConfig;
@@ -41,6 +41,9 @@ pub struct Engine {
     segments: Registry,
     /// Segments that segment triggers and exits watch, sorted.
     watched: Vec<String>,
+    /// The hash of the config's segments and `watched`: a state's
+    /// [`SegmentsUntil`] holds only for the segments it was noted with.
+    segments_hash: u64,
     lifecycle: Option<LifecycleConfig>,
     at_risk: bool,
     /// The longest cap window, how long sends are remembered.
@@ -136,6 +139,16 @@ impl Engine {
         }
         let cap_window = policy.caps.iter().map(|c| c.per).max().unwrap_or_default();
         let registry = Registry::new(named).map_err(|e| e.within("rules"))?;
+        let segments_hash = fnv1a(
+            serde_json::to_string(&config.segments)
+                .unwrap_or_default()
+                .bytes()
+                .chain(
+                    watched
+                        .iter()
+                        .flat_map(|w| [0x1f].into_iter().chain(w.bytes())),
+                ),
+        );
         Ok(Engine {
             config,
             rules,
@@ -143,6 +156,7 @@ impl Engine {
             registry,
             segments,
             watched,
+            segments_hash,
             lifecycle: lifecycle.then(LifecycleConfig::default),
             at_risk,
             cap_window,
@@ -202,7 +216,7 @@ impl Engine {
                 ignored,
             });
         }
-        let mut run = Run::new(self, state, facts, contact, now);
+        let mut run = Run::new(self, state, facts, contact, now, Reread::Always);
         run.state.seen.insert(&event.id, event.at);
         run.exit_on(event);
         run.start_on(event)?;
@@ -213,11 +227,38 @@ impl Engine {
     /// A wake-up: starts what time alone triggers (segment and lifecycle
     /// changes, dates, schedules), ends chains whose goal is reached, and
     /// runs every step due at `now`. `facts` are the contact's facts at `now`.
+    ///
+    /// A wake-up is for time passing: `due` takes it that since the latest
+    /// call only time moved the facts. The watched segments are read again
+    /// only once the instant noted at that call comes (when they next change
+    /// with time alone, see [`super::SegmentsUntil`]) or when the engine's
+    /// segments changed; until then the state's segments stand. Facts that
+    /// change otherwise come with an event through [`Engine::handle`] (an
+    /// order, a consent change); when they change without one (the
+    /// contact's record edited, RFM scored again), call [`Engine::refresh`],
+    /// which reads the segments whatever the note says.
     pub fn due(&self, state: &ContactState, facts: &Facts, now: Timestamp) -> Result<Outcome> {
+        self.wake(state, facts, now, Reread::WhenNoted)
+    }
+
+    /// [`Engine::due`] after the facts changed without an event (the
+    /// contact's record edited, RFM scored again): reads every watched
+    /// segment again, whatever the state noted, then does what `due` does.
+    pub fn refresh(&self, state: &ContactState, facts: &Facts, now: Timestamp) -> Result<Outcome> {
+        self.wake(state, facts, now, Reread::Always)
+    }
+
+    fn wake(
+        &self,
+        state: &ContactState,
+        facts: &Facts,
+        now: Timestamp,
+        reread: Reread,
+    ) -> Result<Outcome> {
         let mut moved = None;
         let facts = at_now(facts, now, &mut moved);
         let contact = self.check(state, facts, now)?;
-        let mut run = Run::new(self, state, facts, contact, now);
+        let mut run = Run::new(self, state, facts, contact, now, reread);
         run.advance()?;
         Ok(run.finish())
     }
@@ -235,12 +276,13 @@ impl Engine {
         let mut moved = None;
         let facts = at_now(facts, now, &mut moved);
         let contact = self.check(state, facts, now)?;
-        let mut run = Run::new(self, state, facts, contact, now);
+        let mut run = Run::new(self, state, facts, contact, now, Reread::Always);
         run.state.segments = run.current_segments()?;
         run.state.lifecycle = run.current_region()?;
         run.state.at_risk = facts.at_risk;
         run.state.clock = Some(now);
-        run.state.wakeup = run.wakeup()?;
+        let next = run.note_segments()?;
+        run.state.wakeup = run.wakeup(next)?;
         Ok(run.state)
     }
 
@@ -750,6 +792,17 @@ fn drawn(salt: &str, scope: &str, contact: &str, percent: f64) -> bool {
     (bucket as f64) < percent * 100.0
 }
 
+/// Whether a call reads the watched segments again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reread {
+    /// Always: an event may have changed the facts, or the host says they
+    /// changed.
+    Always,
+    /// Only once the state's [`SegmentsUntil`] has passed (or is missing,
+    /// or was noted for other segments): only time moved the facts.
+    WhenNoted,
+}
+
 /// The work of one call: a copy of the state being changed and the actions taken.
 struct Run<'a> {
     engine: &'a Engine,
@@ -759,6 +812,9 @@ struct Run<'a> {
     now: Timestamp,
     state: ContactState,
     actions: Vec<Action>,
+    /// The state's segments hold at `now`, by its note: they need not be
+    /// read again, and the note says when they next change.
+    segments_hold: bool,
 }
 
 impl<'a> Run<'a> {
@@ -768,7 +824,15 @@ impl<'a> Run<'a> {
         facts: &'a Facts,
         contact: &'a Contact,
         now: Timestamp,
+        reread: Reread,
     ) -> Run<'a> {
+        // The note holds for the segments it was made with, from the call
+        // that made it (the state's clock, at or before now) until the
+        // instant it names; the facts are at `now` or later.
+        let segments_hold = reread == Reread::WhenNoted
+            && state.segments_until.is_some_and(|n| {
+                n.segments_hash == engine.segments_hash && n.until.is_none_or(|t| facts.as_of < t)
+            });
         let zone = contact
             .time_zone
             .or(engine.config.policy.time_zone)
@@ -787,6 +851,7 @@ impl<'a> Run<'a> {
             now,
             state,
             actions: Vec::new(),
+            segments_hold,
         }
     }
 
@@ -1090,15 +1155,37 @@ impl<'a> Run<'a> {
         self.calendar_triggers()?;
         self.goals()?;
         self.run_due()?;
-        self.state.wakeup = self.wakeup()?;
+        let next = self.note_segments()?;
+        self.state.wakeup = self.wakeup(next)?;
         self.state.clock = Some(self.now);
         Ok(())
+    }
+
+    /// When the watched segments next change with time alone: the state's
+    /// note while it holds, else asked of the segments and noted (when the
+    /// facts are of `now`, the moment the note counts from).
+    fn note_segments(&mut self) -> Result<Option<Timestamp>> {
+        if self.engine.watched.is_empty() {
+            self.state.segments_until = None;
+            return Ok(None);
+        }
+        if self.segments_hold
+            && let Some(note) = self.state.segments_until
+        {
+            return Ok(note.until);
+        }
+        let next = self.engine.segments.next_change(self.facts)?;
+        self.state.segments_until = (self.facts.as_of == self.now).then_some(SegmentsUntil {
+            until: next,
+            segments_hash: self.engine.segments_hash,
+        });
+        Ok(next)
     }
 
     fn crm_triggers(&mut self) -> Result<()> {
         let rules = &self.engine.config.rules;
         let now = self.now;
-        if !self.engine.watched.is_empty() {
+        if !self.engine.watched.is_empty() && !self.segments_hold {
             let is = self.current_segments()?;
             let was = std::mem::take(&mut self.state.segments);
             let mut changes: Vec<(String, ChangeKind)> = Vec::new();
@@ -1593,8 +1680,10 @@ impl<'a> Run<'a> {
     }
 
     /// The earliest of: a step falling due, a calendar occurrence, a watched
-    /// segment or lifecycle region changing with time, the at-risk rule flipping.
-    fn wakeup(&self) -> Result<Option<Timestamp>> {
+    /// segment changing with time (`segments_next`, from
+    /// [`Run::note_segments`]), the lifecycle region changing with time, the
+    /// at-risk rule flipping.
+    fn wakeup(&self, segments_next: Option<Timestamp>) -> Result<Option<Timestamp>> {
         let mut best: Option<Timestamp> = None;
         let mut take = |t: Timestamp| {
             if best.is_none_or(|b| t < b) {
@@ -1609,9 +1698,7 @@ impl<'a> Run<'a> {
                 take(next);
             }
         }
-        if !self.engine.watched.is_empty()
-            && let Some(t) = self.engine.segments.next_change(self.facts)?
-        {
+        if let Some(t) = segments_next {
             take(t);
         }
         if self.engine.at_risk

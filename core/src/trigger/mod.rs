@@ -75,4 +75,6 @@ pub use rule::{
     Want, WhenCapped,
 };
 pub use simulate::simulate;
-pub use state::{ContactState, Instance, RuleHistory, STATE_VERSION, Seen, Sent, migrate};
+pub use state::{
+    ContactState, Instance, RuleHistory, STATE_VERSION, Seen, SegmentsUntil, Sent, migrate,
+};

@@ -16,7 +16,10 @@ use crate::model::{Channel, Id, Name, Timestamp};
 
 /// The version of the stored form this patron writes. Times in the stored
 /// form are Unix seconds, to keep a contact's state small.
-pub const STATE_VERSION: u32 = 1;
+///
+/// Version 2 added `segments_until` (see [`SegmentsUntil`]); a version 1
+/// state reads as a version 2 state without it.
+pub const STATE_VERSION: u32 = 2;
 
 /// One contact's trigger state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,6 +50,10 @@ pub struct ContactState {
     /// The watched segments the contact was in at the latest call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<String>,
+    /// Until when `segments` hold with time alone, noted when they were
+    /// read; none when not known (the next call reads them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments_until: Option<SegmentsUntil>,
     /// The lifecycle region at the latest call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<String>,
@@ -164,6 +171,64 @@ pub struct Sent {
     pub at: Timestamp,
     /// On which channel.
     pub channel: Channel,
+}
+
+/// Until when the watched segments recorded in a state hold with time
+/// alone: noted by the call that last read them, from the facts of that
+/// call ([`crate::segment::Registry::next_change`]). [`super::Engine::due`]
+/// reads the segments again only from this instant on, or when the
+/// engine's segments are no longer those it was noted with.
+///
+/// The stored form is one string: the instant in Unix seconds (or `never`),
+/// a slash, and 16 hex digits of the hash of the engine's segments, as in
+/// `"1714561200/9f3e0c2a11d5b7e4"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentsUntil {
+    /// The first instant at which the segments change with time alone;
+    /// none if they never do.
+    pub until: Option<Timestamp>,
+    /// The hash of the engine's segments and the ones it watches.
+    pub segments_hash: u64,
+}
+
+impl Serialize for SegmentsUntil {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let text = match self.until {
+            Some(t) => format!("{}/{:016x}", t.get().timestamp(), self.segments_hash),
+            None => format!("never/{:016x}", self.segments_hash),
+        };
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for SegmentsUntil {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bad = || {
+            de::Error::custom(format!(
+                "expected Unix seconds or `never`, a slash and 16 hex digits, got `{text}`"
+            ))
+        };
+        let (until, hash) = text.split_once('/').ok_or_else(bad)?;
+        if hash.len() != 16 {
+            return Err(bad());
+        }
+        let segments_hash = u64::from_str_radix(hash, 16).map_err(|_| bad())?;
+        let until = if until == "never" {
+            None
+        } else {
+            let secs: i64 = until.parse().map_err(|_| bad())?;
+            Some(
+                chrono::DateTime::from_timestamp(secs, 0)
+                    .map(Timestamp::from)
+                    .ok_or_else(bad)?,
+            )
+        };
+        Ok(SegmentsUntil {
+            until,
+            segments_hash,
+        })
+    }
 }
 
 /// Times as Unix seconds (RFC 3339 text is read too).
@@ -344,6 +409,7 @@ impl ContactState {
             history: BTreeMap::new(),
             sent: Vec::new(),
             segments: Vec::new(),
+            segments_until: None,
             lifecycle: None,
             at_risk: false,
         }
@@ -383,8 +449,13 @@ impl ContactState {
 
 /// Brings a stored state to [`STATE_VERSION`]: refuses a version above this
 /// patron's (reading it would drop what it knows) and a missing or unknown
-/// one. Version 1 is the first stored form, so there is nothing older to
-/// migrate yet; the next form adds its step here.
+/// one.
+///
+/// Version 1 is the first stored form; version 2 added `segments_until`.
+/// A version 1 state has none, which reads as "not known": the next call
+/// reads the segments, so the step from 1 to 2 only sets the version. (A
+/// patron that reads version 1 refuses any field it does not know, so the
+/// new field needed a new version for it to say why it refuses the state.)
 pub fn migrate(value: Value) -> Result<Value> {
     let Value::Object(map) = &value else {
         return Ok(value);
@@ -422,6 +493,12 @@ pub fn migrate(value: Value) -> Result<Value> {
             "version",
             "state versions start at 1, got 0",
         ));
+    }
+    let mut value = value;
+    if version == 1
+        && let Value::Object(map) = &mut value
+    {
+        map.insert("version".to_string(), Value::from(2));
     }
     Ok(value)
 }
