@@ -32,7 +32,7 @@ use std::collections::hash_map::Entry;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-use crate::model::Timestamp;
+use crate::model::{Id, Timestamp};
 use crate::purchase::{Key, Keys};
 
 use super::model::{Basket, BasketKind, FxMap};
@@ -85,6 +85,8 @@ pub fn baskets_from_columns(columns: &BasketColumns<'_>) -> Result<Vec<Basket>> 
         orders.check("order_id")?;
     }
     let mut index: FxMap<(Key<'_>, Group<'_>, BasketKind), u32> = FxMap::default();
+    // A shop has far fewer products than lines: each id is made once.
+    let mut products: FxMap<Key<'_>, Id> = FxMap::default();
     let mut baskets: Vec<Basket> = Vec::new();
     for (row, &micros) in columns.at_micros.iter().enumerate() {
         let named = |column: &'static str| move |e: Error| e.within(&format!("[{row}].{column}"));
@@ -102,11 +104,15 @@ pub fn baskets_from_columns(columns: &BasketColumns<'_>) -> Result<Vec<Basket>> 
             Some(orders) => Group::Order(orders.key(row)),
             None => Group::At(micros),
         };
-        let product = columns
-            .product_ids
-            .key(row)
-            .to_id()
-            .map_err(named("product_id"))?;
+        let key = columns.product_ids.key(row);
+        let product = match products.get(&key) {
+            Some(id) => id.clone(),
+            None => {
+                let id = key.to_id().map_err(named("product_id"))?;
+                products.insert(key, id.clone());
+                id
+            }
+        };
         match index.entry((contact, group, kind)) {
             Entry::Occupied(slot) => {
                 let basket = &mut baskets[*slot.get() as usize];
