@@ -412,14 +412,7 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
         if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge)
             && matches!(kind, Kind::Bool | Kind::Text)
         {
-            return Err(invalid(
-                &join(path, "op"),
-                format!(
-                    "`{op_name}` does not order {}; `{field}` is {}",
-                    kind.name(),
-                    kind.name()
-                ),
-            ));
+            return Err(unordered(path, op_name, field, kind));
         }
         return Ok(Condition {
             field: field.clone(),
@@ -478,14 +471,7 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
             Operand::One(scalar(value.unwrap_or(&Value::Null), &at)?)
         }
         Op::Lt | Op::Le | Op::Gt | Op::Ge if matches!(kind, Kind::Bool | Kind::Text) => {
-            return Err(invalid(
-                &join(path, "op"),
-                format!(
-                    "`{op_name}` does not order {}; `{field}` is {}",
-                    kind.name(),
-                    kind.name()
-                ),
-            ));
+            return Err(unordered(path, op_name, field, kind));
         }
         _ => Operand::One(scalar(value.unwrap_or(&Value::Null), &at)?),
     };
@@ -496,6 +482,18 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
         op,
         operand,
     })
+}
+
+/// An ordering operator on text or true / false, which have no order.
+fn unordered(path: &str, op_name: &str, field: &str, kind: Kind) -> Error {
+    invalid(
+        &join(path, "op"),
+        format!(
+            "`{op_name}` does not order {}; `{field}` is {}",
+            kind.name(),
+            kind.name()
+        ),
+    )
 }
 
 /// The field a condition compares with: `{"field": name}`.
