@@ -315,7 +315,8 @@ export function predictAverageInterval (transactions: Data[], asOf: Date | strin
 export function predictClv (bgnbd: Data, gammaGamma: Data, histories: Data[], horizon: number, step: number, discount: number): Promise<Clv[]>
 
 /** How often something happened, and when first and last. */
-export interface Tally { count: number, first_at: Timestamp, last_at: Timestamp }
+/** How often something happened, when first and last, and the newest times (newest first, at most 16; facts a host writes may leave them out). */
+export interface Tally { count: number, first_at: Timestamp, last_at: Timestamp, recent?: Timestamp[] }
 export interface PlacedOrder {
   event_id: string
   at: Timestamp
@@ -358,6 +359,8 @@ export interface Profile {
   custom?: Record<string, Tally>
   seen?: string
 }
+/** One order that counts: when, and what was paid (newest first in Facts). */
+export interface Purchase { at: Timestamp, total: number }
 export interface Bought { orders: number, quantity: number, spent: number, first_at: Timestamp, last_at: Timestamp }
 export interface Engagement {
   sent: number
@@ -393,6 +396,7 @@ export interface Facts {
   average_interval_days?: number
   next_order_expected?: string
   at_risk: boolean
+  purchases?: Purchase[]
   bought_products?: Record<string, Bought>
   bought_categories?: Record<string, Bought>
   bought_brands?: Record<string, Bought>
@@ -436,12 +440,13 @@ export type SegmentRuleExpr =
   | { not: SegmentRuleExpr }
   | { segment: string }
   | { bucket: { percent: number, salt?: string } }
-  | { field: string, op: string, value?: unknown }
+  | { field: string, op: string, value?: unknown, within_days?: number }
 /** Why a contact is in a segment or not, part by part. */
 export interface Explanation {
   kind: 'all' | 'any' | 'not' | 'segment' | 'bucket' | 'field' | 'static'
   name?: string
   op?: string
+  within_days?: number
   value?: unknown
   result: boolean
   parts?: Explanation[]

@@ -104,6 +104,8 @@ fn print_segments(
             {"field": "average_order_value", "op": ">=", "value": 8000}]},
           "buyers": {"field": "orders", "op": ">", "value": 0},
           "ordered in the last 60 days": "last_order_at within 60 days",
+          "ordered twice in a year": "orders in last 365 days >= 2",
+          "viewed shoes twice in 30 days": "viewed_categories.shoes.count in last 30 days >= 2",
           "subscribed, never bought": {"not": {"segment": "buyers"}},
           "shoe buyers": {"field": "bought_categories.shoes.orders", "op": ">=", "value": 1},
           "open cart over an hour": {"field": "cart.age_seconds", "op": ">", "value": 3600},

@@ -40,6 +40,26 @@ fn main() -> Result<(), patron::Error> {
     assert!(err.to_string().contains("did you mean `revenue`?"));
     // END segments
 
+    // START windows
+    // What happened in the last N days before the facts' `as_of`: orders and
+    // revenue exactly; counts of events (views, searches...) below 16.
+    let windows = Registry::from_json(
+        r#"{"spent 180000 this month": "revenue in last 30 days >= 180000",
+            "phone browsers": {"field": "viewed_categories.phones.count", "within_days": 7, "op": ">=", "value": 2}}"#,
+    )?;
+    assert_eq!(
+        windows.members(&facts)?[0].segments,
+        ["spent 180000 this month"]
+    );
+    // Anna's order leaves the window 30 days after it: her next change.
+    let leaves = Timestamp::parse("2024-07-20T10:00:01Z")?;
+    assert_eq!(windows.next_change(&facts[0])?, Some(leaves));
+    // A count of events within a window is exact below 16; 16 is refused.
+    let err =
+        Registry::from_json(r#"{"x": "searches.phone.count in last 7 days >= 16"}"#).unwrap_err();
+    assert!(err.to_string().contains("exact below 16"));
+    // END windows
+
     // START export
     use patron::segment::{Format, export_segment, read_ids};
 

@@ -159,7 +159,7 @@ derived_model! {
     GammaGamma => |m| m.check();
     Profile => Profile::normalize;
     Purchase => |_| Ok(());
-    Facts => |_| Ok(());
+    Facts => Facts::check;
     crate::segment::StaticSegment => |_| Ok(());
     crate::segment::Membership => |_| Ok(());
     crate::segment::Change => |_| Ok(());

@@ -120,6 +120,7 @@ pub fn facts(n: usize, as_of: crate::model::Timestamp, seed: u64) -> Vec<crate::
                 average_interval_days: None,
                 next_order_expected: None,
                 at_risk: false,
+                purchases: Vec::new(),
                 bought_products: Default::default(),
                 bought_categories: Default::default(),
                 bought_brands: Default::default(),
@@ -149,6 +150,16 @@ pub fn facts(n: usize, as_of: crate::model::Timestamp, seed: u64) -> Vec<crate::
                 f.last_order_at = Some(day(last, &mut rng));
                 f.first_order_at = Some(day(first, &mut rng));
                 f.days_since_last_order = Some(last);
+                if let (Some(first), Some(last)) = (f.first_order_at, f.last_order_at) {
+                    // Evenly spaced from the first order to the last, newest first.
+                    let span = last.get() - first.get();
+                    f.purchases = (0..orders)
+                        .map(|k| crate::profile::Purchase {
+                            at: (last.get() - span * k as i32 / (orders - 1).max(1) as i32).into(),
+                            total: aov,
+                        })
+                        .collect();
+                }
                 if orders > 1 {
                     let interval = (first - last) as f64 / (orders - 1) as f64;
                     f.average_interval_days = Some(interval);
@@ -172,10 +183,15 @@ pub fn facts(n: usize, as_of: crate::model::Timestamp, seed: u64) -> Vec<crate::
             for _ in 0..rng.below(4) {
                 let category = CATEGORIES[rng.below(6) as usize];
                 let at = day(rng.below(60), &mut rng);
+                let count = 1 + rng.below(5);
+                let recent: Vec<crate::model::Timestamp> = (0..count)
+                    .map(|k| (at.get() - Duration::hours(13 * k as i64)).into())
+                    .collect();
                 let tally = Tally {
-                    count: 1 + rng.below(5),
-                    first_at: at,
+                    count,
+                    first_at: recent[recent.len() - 1],
                     last_at: at,
+                    recent,
                 };
                 f.viewed_categories.insert(category.to_string(), tally);
             }

@@ -155,4 +155,44 @@ proptest! {
             prop_assert_eq!(p.transactions().unwrap().len(), counted.len());
         }
     }
+
+    /// A count within a window reads exactly what a count over the events
+    /// gives, for every window, in any order of arrival.
+    #[test]
+    fn counts_within_a_window_agree_with_the_events(seed in any::<u64>(), len in 0usize..80, days in 0.3f64..25.0) {
+        let events = history(seed, len);
+        let as_of = Timestamp::parse("2024-03-21T00:00:00Z").unwrap();
+        let within = |at: Timestamp| {
+            let age = (as_of.get() - at.get()).num_seconds() as f64 / 86_400.0;
+            (0.0..=days).contains(&age)
+        };
+        let value = |e: &Event| serde_json::to_value(e).unwrap();
+        for p in profile::build(&events).unwrap() {
+            let facts = p.facts(as_of, None).unwrap();
+            // (the field, whether an event counts in it)
+            type Counts = Box<dyn Fn(&Value) -> bool>;
+            let fields: Vec<(&str, Counts)> = vec![
+                ("viewed_products.p1.count", Box::new(|v| v["type"] == "product_viewed" && v["product_id"] == "p1")),
+                ("searches.`red shoes`.count", Box::new(|v| v["type"] == "searched" && v["query"] != " boots ")),
+                ("coupons.VIP.count", Box::new(|v| v["type"] == "coupon_redeemed" && v["code"] == "VIP")),
+                ("custom_events.store_visit.count", Box::new(|v| v["type"] == "custom" && v["name"] == "store_visit")),
+                ("checkouts.count", Box::new(|v| v["type"] == "checkout_started")),
+            ];
+            for (field, counts) in &fields {
+                let n = events.iter().filter(|e| within(e.at) && counts(&value(e))).count();
+                let text = if n < 16 {
+                    format!("{field} in last {days} days = {n}")
+                } else {
+                    format!("{field} in last {days} days > 15")
+                };
+                let rule = patron::segment::Registry::from_value(json!({"s": text})).unwrap();
+                prop_assert_eq!(rule.members_of(&facts).unwrap().len(), 1, "{}", text);
+            }
+            let orders: Vec<_> = p.purchases().filter(|o| within(o.at)).collect();
+            let revenue: f64 = orders.iter().map(|o| o.total.get()).sum();
+            let text = format!("orders in last {days} days = {} and revenue in last {days} days = {revenue}", orders.len());
+            let rule = patron::segment::Registry::from_value(json!({"s": text})).unwrap();
+            prop_assert_eq!(rule.members_of(&facts).unwrap().len(), 1, "{}", text);
+        }
+    }
 }

@@ -31,6 +31,21 @@ async function main () {
     { code: 'validation', path: 'segments.x.field' })
   // END segments
 
+  // START windows
+  // What happened in the last N days before the facts' as_of: orders and
+  // revenue exactly; counts of events (views, searches...) below 16.
+  const windows = {
+    'spent 180000 this month': 'revenue in last 30 days >= 180000',
+    'phone browsers': { field: 'viewed_categories.phones.count', within_days: 7, op: '>=', value: 2 }
+  }
+  assert.deepEqual((await patron.segmentMembers(windows, facts))[0].segments, ['spent 180000 this month'])
+  // Anna's order leaves the window 30 days after it: her next change.
+  assert.equal(patron.updateSegments(windows, null, facts[0]).next_change, '2024-07-20T10:00:01Z')
+  // A count of events within a window is exact below 16; 16 is refused.
+  assert.throws(() => patron.checkSegments({ x: 'searches.phone.count in last 7 days >= 16' }),
+    { code: 'validation', message: /exact below 16/ })
+  // END windows
+
   // START export
   const os = require('node:os')
   const path = require('node:path')

@@ -1,6 +1,7 @@
 """Segments in Python. Regions between START and END markers are quoted in docs/segments.md and docs/export.md."""
 
 # START segments
+from datetime import datetime, timezone
 from typing import Any
 
 import patron
@@ -34,6 +35,24 @@ try:
 except patron.ValidationError as err:
     assert err.path == "segments.x.field" and "did you mean `revenue`?" in str(err)
 # END segments
+
+# START windows
+# What happened in the last N days before the facts' as_of: orders and
+# revenue exactly; counts of events (views, searches...) below 16.
+windows: dict[str, Any] = {
+    "spent 180000 this month": "revenue in last 30 days >= 180000",
+    "phone browsers": {"field": "viewed_categories.phones.count", "within_days": 7, "op": ">=", "value": 2},
+}
+assert patron.segment_members(windows, facts)[0]["segments"] == ["spent 180000 this month"]
+# Anna's order leaves the window 30 days after it: her next change.
+update = patron.update_segments(windows, None, facts[0])
+assert update["next_change"] == datetime(2024, 7, 20, 10, 0, 1, tzinfo=timezone.utc)
+# A count of events within a window is exact below 16; 16 is refused.
+try:
+    patron.check_segments({"x": "searches.phone.count in last 7 days >= 16"})
+except patron.ValidationError as err:
+    assert "exact below 16" in str(err)
+# END windows
 
 # START export
 import io

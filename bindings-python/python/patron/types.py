@@ -457,11 +457,13 @@ class Clv(TypedDict):
 
 
 class Tally(TypedDict):
-    """How often something happened, and when first and last."""
+    """How often something happened, when first and last, and the newest
+    times (newest first, at most 16; facts a host writes may leave them out)."""
 
     count: int
     first_at: datetime
     last_at: datetime
+    recent: NotRequired[list[datetime]]
 
 
 class ProductViews(Tally):
@@ -541,6 +543,13 @@ class AppliedEvent(TypedDict):
     applied: bool
 
 
+class Purchase(TypedDict):
+    """One order that counts: when, and what was paid (newest first in ``Facts``)."""
+
+    at: datetime
+    total: float
+
+
 class Bought(TypedDict):
     orders: int
     quantity: float
@@ -593,6 +602,7 @@ class Facts(TypedDict):
     average_interval_days: NotRequired[float]
     next_order_expected: NotRequired[date]
     at_risk: bool
+    purchases: NotRequired[list[Purchase]]
     bought_products: NotRequired[dict[str, Bought]]
     bought_categories: NotRequired[dict[str, Bought]]
     bought_brands: NotRequired[dict[str, Bought]]
@@ -656,6 +666,7 @@ class Explanation(TypedDict):
     kind: Literal["all", "any", "not", "segment", "bucket", "field", "static"]
     name: NotRequired[str]
     op: NotRequired[str]
+    within_days: NotRequired[float]
     value: NotRequired[Any]
     result: bool
     parts: NotRequired[list["Explanation"]]

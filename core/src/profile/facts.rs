@@ -68,6 +68,11 @@ pub struct Facts {
     pub next_order_expected: Option<Date>,
     /// The average-interval rule: `as_of` is past the expected next order.
     pub at_risk: bool,
+    /// The orders that count, newest first: what `orders` and `revenue`
+    /// within a time window read ("3 orders in the last 365 days"). Facts a
+    /// host writes itself may leave it out; such windows cannot be read then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purchases: Vec<Purchase>,
     /// Bought products, by product id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bought_products: BTreeMap<String, Bought>,
@@ -127,6 +132,16 @@ pub struct Facts {
     /// none for a contact without orders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted: Option<Predicted>,
+}
+
+/// One order that counts: when it was placed and what was paid.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Purchase {
+    /// When it was placed.
+    pub at: Timestamp,
+    /// What the customer paid, in the facts' currency.
+    pub total: f64,
 }
 
 /// Purchases of one product, category or brand, in orders that count.
@@ -226,6 +241,54 @@ pub(crate) fn single_currency(profile: &Profile) -> Result<Option<Currency>> {
 }
 
 impl Facts {
+    /// Checks facts read from outside: the newest times of each tally and
+    /// the purchases are either left out or complete, newest first.
+    pub(crate) fn check(&mut self) -> Result<()> {
+        let maps = [
+            ("viewed_products", &self.viewed_products),
+            ("viewed_categories", &self.viewed_categories),
+            ("viewed_brands", &self.viewed_brands),
+            ("searches", &self.searches),
+            ("coupons", &self.coupons),
+            ("surveys", &self.surveys),
+            ("custom_events", &self.custom_events),
+        ];
+        for (name, map) in maps {
+            for (key, t) in map {
+                t.check(false)
+                    .map_err(|e| e.within(&format!("{name}.{key}")))?;
+            }
+        }
+        if let Some(t) = &self.checkouts {
+            t.check(false).map_err(|e| e.within("checkouts"))?;
+        }
+        if !self.purchases.is_empty() {
+            if self.purchases.len() as u64 != self.orders {
+                return Err(Error::invalid(
+                    "purchases",
+                    format!(
+                        "expected one entry per order that counts ({}), got {}",
+                        self.orders,
+                        self.purchases.len()
+                    ),
+                ));
+            }
+            if self.purchases.windows(2).any(|w| w[0].at < w[1].at) {
+                return Err(Error::invalid(
+                    "purchases",
+                    "expected the orders newest first",
+                ));
+            }
+            if let Some(i) = self.purchases.iter().position(|p| !p.total.is_finite()) {
+                return Err(Error::invalid(
+                    format!("purchases[{i}].total"),
+                    "expected a finite amount",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The same facts at a later moment `t`, had nothing happened since:
     /// the fields that count time from `as_of` move with it (days since the
     /// last order and activity, the cart's age, the average-interval rule's
@@ -276,9 +339,12 @@ impl Profile {
         let mut facts = Facts {
             contact_id: self.contact_id.clone(),
             as_of,
-            first_seen_at: self.events.map(|t| t.first_at),
-            last_activity_at: self.activity.map(|t| t.last_at),
-            days_since_last_activity: self.activity.map(|t| t.last_at.whole_days_until(as_of)),
+            first_seen_at: self.events.as_ref().map(|t| t.first_at),
+            last_activity_at: self.activity.as_ref().map(|t| t.last_at),
+            days_since_last_activity: self
+                .activity
+                .as_ref()
+                .map(|t| t.last_at.whole_days_until(as_of)),
             orders: 0,
             cancelled_orders: 0,
             returned_orders: 0,
@@ -293,6 +359,7 @@ impl Profile {
             average_interval_days: None,
             next_order_expected: None,
             at_risk: false,
+            purchases: Vec::new(),
             bought_products: BTreeMap::new(),
             bought_categories: BTreeMap::new(),
             bought_brands: BTreeMap::new(),
@@ -302,7 +369,7 @@ impl Profile {
             searches: keyed(&self.searches),
             cart: None,
             wishlist: BTreeMap::new(),
-            checkouts: self.checkouts,
+            checkouts: self.checkouts.clone(),
             messages: BTreeMap::new(),
             coupons: keyed(&self.coupons),
             surveys: keyed(&self.surveys),
@@ -337,6 +404,10 @@ impl Profile {
             facts.revenue += order.total.get();
             facts.first_order_at.get_or_insert(order.at);
             facts.last_order_at = Some(order.at);
+            facts.purchases.push(Purchase {
+                at: order.at,
+                total: order.total.get(),
+            });
             days.push(order.at.get().date_naive());
             // Each product, category and brand counts once per order.
             let mut products: BTreeMap<String, (f64, f64)> = BTreeMap::new();
@@ -383,6 +454,7 @@ impl Profile {
                 }
             }
         }
+        facts.purchases.reverse();
         if facts.orders > 0 {
             facts.average_order_value = Some(facts.revenue / facts.orders as f64);
             facts.days_since_last_order =
@@ -406,21 +478,22 @@ impl Profile {
                 count: views.count,
                 first_at: views.first_at,
                 last_at: views.last_at,
+                recent: views.recent.clone(),
             };
-            facts.viewed_products.insert(id.to_string(), tally);
             let product = catalog.and_then(|c| c.product(id.as_str()));
             for category in categories_of(product, views.categories.iter(), catalog) {
-                merge_into(&mut facts.viewed_categories, category, tally);
+                merge_into(&mut facts.viewed_categories, category, &tally);
             }
             if let Some(brand) = product.and_then(|p| p.brand.as_ref()) {
-                merge_into(&mut facts.viewed_brands, brand.to_string(), tally);
+                merge_into(&mut facts.viewed_brands, brand.to_string(), &tally);
             }
+            facts.viewed_products.insert(id.to_string(), tally);
         }
         for (id, tally) in &self.category_views {
-            merge_into(&mut facts.viewed_categories, id.to_string(), *tally);
+            merge_into(&mut facts.viewed_categories, id.to_string(), tally);
             if let Some(c) = catalog {
                 for ancestor in c.ancestors(id.as_str()) {
-                    merge_into(&mut facts.viewed_categories, ancestor.to_string(), *tally);
+                    merge_into(&mut facts.viewed_categories, ancestor.to_string(), tally);
                 }
             }
         }
@@ -488,8 +561,8 @@ impl Profile {
             e.bounced += count(m.bounced_at);
             e.complained += count(m.complained_at);
             latest(&mut e.last_sent_at, m.sent_at);
-            latest(&mut e.last_opened_at, m.opens.map(|t| t.last_at));
-            latest(&mut e.last_clicked_at, m.clicks.map(|t| t.last_at));
+            latest(&mut e.last_opened_at, m.opens.as_ref().map(|t| t.last_at));
+            latest(&mut e.last_clicked_at, m.clicks.as_ref().map(|t| t.last_at));
         }
     }
 }
@@ -521,14 +594,16 @@ fn categories_of<'a>(
     out
 }
 
-fn merge_into(map: &mut BTreeMap<String, Tally>, key: String, tally: Tally) {
+fn merge_into(map: &mut BTreeMap<String, Tally>, key: String, tally: &Tally) {
     map.entry(key)
         .and_modify(|t| t.merge(tally))
-        .or_insert(tally);
+        .or_insert_with(|| tally.clone());
 }
 
 fn keyed<K: ToString>(map: &BTreeMap<K, Tally>) -> BTreeMap<String, Tally> {
-    map.iter().map(|(k, t)| (k.to_string(), *t)).collect()
+    map.iter()
+        .map(|(k, t)| (k.to_string(), t.clone()))
+        .collect()
 }
 
 impl Facts {

@@ -63,12 +63,12 @@ pub use enrich::{
     Enrich, PredictConfig, Predicted, facts_with, with_contacts, with_lifecycle, with_predictions,
     with_rfm,
 };
-pub use facts::{Bought, CartFacts, Engagement, Facts, facts_all, summaries};
+pub use facts::{Bought, CartFacts, Engagement, Facts, Purchase, facts_all, summaries};
 pub use seen::SeenIds;
 
 /// The version of the stored form; a profile of another version is refused
 /// when read, so a host never folds events into a shape it misreads.
-pub const PROFILE_VERSION: u32 = 1;
+pub const PROFILE_VERSION: u32 = 2;
 
 /// Everything patron remembers about one contact. Read [`Facts`] from it with
 /// [`Profile::facts`]; store it whole.
@@ -123,8 +123,13 @@ pub struct Profile {
     pub seen: SeenIds,
 }
 
-/// How often something happened, and when first and last.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How many of the newest times a [`Tally`] keeps. A count within a time
+/// window ("viewed phones twice in the last 7 days") reads them, so it is
+/// exact up to this many; rules compare such counts with smaller numbers.
+pub const RECENT_TIMES: usize = 16;
+
+/// How often something happened, when first and last, and the newest times.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tally {
     /// How many times.
@@ -133,6 +138,11 @@ pub struct Tally {
     pub first_at: Timestamp,
     /// The latest time.
     pub last_at: Timestamp,
+    /// The newest times, newest first: every time up to [`RECENT_TIMES`].
+    /// Facts a host writes itself may leave it out; a count within a time
+    /// window cannot be read from them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<Timestamp>,
 }
 
 impl Tally {
@@ -142,27 +152,108 @@ impl Tally {
             count: 1,
             first_at: at,
             last_at: at,
+            recent: vec![at],
         }
     }
 
     /// Adds `other`'s occurrences.
-    pub fn merge(&mut self, other: Tally) {
+    pub fn merge(&mut self, other: &Tally) {
         self.count += other.count;
         self.first_at = self.first_at.min(other.first_at);
         self.last_at = self.last_at.max(other.last_at);
+        keep_newest(&mut self.recent, &other.recent);
     }
+
+    /// Checks a tally read from outside: `recent` holds the newest times,
+    /// newest first, from `first_at` to `last_at`; in facts (not in a
+    /// profile) it may be left out.
+    pub(crate) fn check(&self, required: bool) -> Result<()> {
+        check_recent(
+            &self.recent,
+            self.count,
+            self.first_at,
+            self.last_at,
+            required,
+        )
+    }
+}
+
+/// Merges `other` (newest first) into `recent` (newest first), keeping the
+/// [`RECENT_TIMES`] newest: the same whatever order occurrences arrive in.
+fn keep_newest(recent: &mut Vec<Timestamp>, other: &[Timestamp]) {
+    if other.is_empty() {
+        return;
+    }
+    let mut merged = Vec::with_capacity((recent.len() + other.len()).min(RECENT_TIMES));
+    let (mut a, mut b) = (recent.iter().peekable(), other.iter().peekable());
+    while merged.len() < RECENT_TIMES {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x >= y => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, _) => b.next(),
+        };
+        match next {
+            Some(t) => merged.push(*t),
+            None => break,
+        }
+    }
+    *recent = merged;
+}
+
+fn check_recent(
+    recent: &[Timestamp],
+    count: u64,
+    first: Timestamp,
+    last: Timestamp,
+    required: bool,
+) -> Result<()> {
+    if recent.is_empty() && !required {
+        return Ok(());
+    }
+    let expected = count.min(RECENT_TIMES as u64);
+    if recent.len() as u64 != expected {
+        return Err(Error::invalid(
+            "recent",
+            format!(
+                "expected the newest {expected} times (of {count}, at most {RECENT_TIMES}), got {}",
+                recent.len()
+            ),
+        ));
+    }
+    if recent.windows(2).any(|w| w[0] < w[1]) {
+        return Err(Error::invalid("recent", "expected the times newest first"));
+    }
+    let (Some(newest), Some(oldest)) = (recent.first(), recent.last()) else {
+        return Ok(());
+    };
+    if *newest != last || *oldest < first {
+        return Err(Error::invalid(
+            "recent",
+            "expected times from first_at to last_at, the first of them last_at",
+        ));
+    }
+    Ok(())
+}
+
+fn check_tallies<K: std::fmt::Display>(name: &str, map: &BTreeMap<K, Tally>) -> Result<()> {
+    for (key, t) in map {
+        t.check(true)
+            .map_err(|e| e.within(&format!("{name}.{key}")))?;
+    }
+    Ok(())
 }
 
 fn add(tally: &mut Option<Tally>, at: Timestamp) {
     match tally {
-        Some(t) => t.merge(Tally::once(at)),
+        Some(t) => t.merge(&Tally::once(at)),
         None => *tally = Some(Tally::once(at)),
     }
 }
 
 fn add_to<K: Ord>(map: &mut BTreeMap<K, Tally>, key: K, at: Timestamp) {
     map.entry(key)
-        .and_modify(|t| t.merge(Tally::once(at)))
+        .and_modify(|t| t.merge(&Tally::once(at)))
         .or_insert_with(|| Tally::once(at));
 }
 
@@ -176,6 +267,9 @@ pub struct ProductViews {
     pub first_at: Timestamp,
     /// The latest view.
     pub last_at: Timestamp,
+    /// The newest views, newest first (see [`Tally::recent`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<Timestamp>,
     /// The categories the views named; used when the catalog does not know the product.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub categories: BTreeSet<Id>,
@@ -392,11 +486,13 @@ impl Profile {
                         count: 0,
                         first_at: at,
                         last_at: at,
+                        recent: Vec::new(),
                         categories: BTreeSet::new(),
                     });
                 views.count += 1;
                 views.first_at = views.first_at.min(at);
                 views.last_at = views.last_at.max(at);
+                keep_newest(&mut views.recent, &[at]);
                 views.categories.extend(v.category_id.iter().cloned());
             }
             EventKind::CategoryViewed(v) => {
@@ -594,6 +690,32 @@ impl Profile {
                     self.version
                 ),
             ));
+        }
+        for (name, t) in [
+            ("events", &self.events),
+            ("activity", &self.activity),
+            ("checkouts", &self.checkouts),
+        ] {
+            if let Some(t) = t {
+                t.check(true).map_err(|e| e.within(name))?;
+            }
+        }
+        check_tallies("category_views", &self.category_views)?;
+        check_tallies("searches", &self.searches)?;
+        check_tallies("coupons", &self.coupons)?;
+        check_tallies("surveys", &self.surveys)?;
+        check_tallies("custom", &self.custom)?;
+        for (id, v) in &self.product_views {
+            check_recent(&v.recent, v.count, v.first_at, v.last_at, true)
+                .map_err(|e| e.within(&format!("product_views.{id}")))?;
+        }
+        for (id, m) in &self.messages {
+            for (name, t) in [("opens", &m.opens), ("clicks", &m.clicks)] {
+                if let Some(t) = t {
+                    t.check(true)
+                        .map_err(|e| e.within(&format!("messages.{id}.{name}")))?;
+                }
+            }
         }
         Ok(())
     }

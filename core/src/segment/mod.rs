@@ -10,6 +10,7 @@
 //! | `{"not": rule}` | the rule does not hold |
 //! | `{"field": "orders", "op": ">=", "value": 3}` | a condition on a fact |
 //! | `{"field": "cart.updated_at", "op": ">", "value": {"field": "last_order_at"}}` | a fact compared with another fact of the contact |
+//! | `{"field": "orders", "within_days": 365, "op": ">=", "value": 3}` | a count (or revenue, a sum) of what happened in the last 365 days |
 //! | `{"segment": "vip"}` | the contact is in the segment named `vip` |
 //! | `{"bucket": {"percent": 10, "salt": "holdout"}}` | a stable 10% of contacts, by a hash of the id |
 //! | `"orders >= 3 and revenue > 100"` | the same rules as text, for people (see [`Rule::parse`]) |
@@ -37,7 +38,13 @@
 //! messages.email.opened is empty or bucket 10% salt "holdout"
 //! contact.birthday anniversary within 7 days
 //! cart.updated_at is set and not last_order_at >= cart.updated_at
+//! viewed_categories.phones.count in last 7 days >= 2
 //! ```
+//!
+//! A count within a window reads the times facts keep: every order that
+//! counts, and the newest [`RECENT_TIMES`](crate::profile::RECENT_TIMES)
+//! times of each tally, so a count of events within a window is compared
+//! with a number below that (a larger one is refused when the rule is read).
 //!
 //! ```
 //! use patron::segment::{Registry, Rule};
@@ -118,6 +125,8 @@ enum Expr {
 struct Condition {
     field: String,
     read: Field,
+    /// Counts (or sums) only what happened in the last this many days.
+    within_days: Option<f64>,
     kind: Kind,
     op: Op,
     operand: Operand,
@@ -346,11 +355,11 @@ fn read(value: &Value, path: &str, depth: usize) -> Result<Expr> {
 fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Condition> {
     if let Some(k) = map
         .keys()
-        .find(|k| !matches!(k.as_str(), "field" | "op" | "value"))
+        .find(|k| !matches!(k.as_str(), "field" | "op" | "value" | "within_days"))
     {
         return Err(invalid(
             &join(path, k),
-            "unknown field; a condition has `field`, `op` and `value`",
+            "unknown field; a condition has `field`, `op`, `value` and optionally `within_days`",
         ));
     }
     let Some(Value::String(field)) = map.get("field") else {
@@ -414,9 +423,16 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
         {
             return Err(unordered(path, op_name, field, kind));
         }
+        if map.contains_key("within_days") {
+            return Err(invalid(
+                &join(path, "within_days"),
+                "a count within a window is compared with a number, not with a field",
+            ));
+        }
         return Ok(Condition {
             field: field.clone(),
             read,
+            within_days: None,
             kind,
             op,
             operand: Operand::Field(name, read_other),
@@ -475,13 +491,62 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
         }
         _ => Operand::One(scalar(value.unwrap_or(&Value::Null), &at)?),
     };
+    let within_days = match map.get("within_days") {
+        None => None,
+        Some(days) => Some(window(&read, field, op, &operand, days, path)?),
+    };
     Ok(Condition {
         field: field.clone(),
         read,
+        within_days,
         kind,
         op,
         operand,
     })
+}
+
+/// Checks `within_days`: a number of days, on a field that counts (or
+/// sums) occurrences, compared with numbers a window can count exactly.
+fn window(
+    read: &Field,
+    field: &str,
+    op: Op,
+    operand: &Operand,
+    days: &Value,
+    path: &str,
+) -> Result<f64> {
+    let at = join(path, "within_days");
+    let Some(days) = days.as_f64().filter(|d| *d > 0.0 && *d <= 36_500.0) else {
+        return Err(invalid(&at, "expected a number of days above 0"));
+    };
+    let Some(exact_below) = read.window_limit() else {
+        return Err(invalid(
+            &at,
+            format!(
+                "`{field}` is not a count of events; `within_days` applies to orders, revenue, \
+                 checkouts.count and the `count` of viewed_products, viewed_categories, \
+                 viewed_brands, searches, coupons, surveys and custom_events"
+            ),
+        ));
+    };
+    if matches!(op, Op::IsSet | Op::IsEmpty) {
+        return Err(invalid(
+            &join(path, "op"),
+            "a count within a window always has a value; compare it with a number",
+        ));
+    }
+    if let Some(limit) = exact_below
+        && next::numbers(operand).iter().any(|x| *x >= limit)
+    {
+        return Err(invalid(
+            &join(path, "value"),
+            format!(
+                "a count of `{field}` within a window is exact below {limit} (the newest {limit} \
+                 times are kept); compare it with a smaller number"
+            ),
+        ));
+    }
+    Ok(days)
 }
 
 /// An ordering operator on text or true / false, which have no order.
@@ -610,10 +675,23 @@ fn compare(a: Got<'_>, b: &Scalar) -> Option<std::cmp::Ordering> {
     }
 }
 
-fn holds(c: &Condition, facts: &Facts) -> bool {
-    match &c.operand {
+fn holds(c: &Condition, facts: &Facts) -> Result<bool> {
+    Ok(match &c.operand {
         Operand::Field(_, other) => holds_between(c, c.read.read(facts), other.read(facts)),
-        _ => holds_for(c, c.read.read(facts), facts.as_of),
+        _ => holds_for(c, value_of(c, facts)?, facts.as_of),
+    })
+}
+
+/// The contact's value a condition reads: the field, or its count (or sum)
+/// within the condition's window.
+fn value_of<'a>(c: &Condition, facts: &'a Facts) -> Result<Option<Val<'a>>> {
+    match c.within_days {
+        None => Ok(c.read.read(facts)),
+        Some(days) => c
+            .read
+            .read_within(facts, days)
+            .map(Some)
+            .map_err(|(path, message)| invalid(&path, message)),
     }
 }
 
@@ -730,12 +808,16 @@ fn next_anniversary(day: NaiveDate, today: NaiveDate) -> NaiveDate {
 /// Whether a value `age_seconds` old (whole seconds, toward zero) is within
 /// the last `days` days, or more than `days` days ago.
 fn relative(op: Op, days: f64, age_seconds: i64) -> bool {
-    let age_days = age_seconds as f64 / 86_400.0;
     if op == Op::WithinLastDays {
-        (0.0..=days).contains(&age_days)
+        within_last_days(days, age_seconds)
     } else {
-        age_days > days
+        age_seconds as f64 / 86_400.0 > days
     }
+}
+
+/// Whether something `age_seconds` old happened within the last `days` days.
+fn within_last_days(days: f64, age_seconds: i64) -> bool {
+    (0.0..=days).contains(&(age_seconds as f64 / 86_400.0))
 }
 
 fn in_bucket(contact_id: &str, salt: &str, percent: f64) -> bool {
@@ -769,7 +851,7 @@ fn eval(expr: &Expr, facts: &Facts, segment: &mut dyn FnMut(&str) -> Result<bool
         Expr::Not(inner) => !eval(inner, facts, segment)?,
         Expr::Segment(name) => segment(name)?,
         Expr::Bucket { percent, salt } => in_bucket(facts.contact_id.as_str(), salt, *percent),
-        Expr::Compare(c) => holds(c, facts),
+        Expr::Compare(c) => holds(c, facts)?,
     })
 }
 
@@ -786,6 +868,9 @@ pub struct Explanation {
     /// The operator of a condition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<&'static str>,
+    /// The window of a count within the last days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within_days: Option<f64>,
     /// The contact's value of the field (none when the contact has none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
@@ -805,6 +890,7 @@ fn explain(expr: &Expr, facts: &Facts, registry: &Registry) -> Result<Explanatio
         kind,
         name,
         op: None,
+        within_days: None,
         value: None,
         result,
         parts,
@@ -839,8 +925,9 @@ fn explain(expr: &Expr, facts: &Facts, registry: &Registry) -> Result<Explanatio
             kind: "field",
             name: Some(c.field.clone()),
             op: Some(op_name(c.op)),
-            value: c.read.read(facts).map(Val::to_json),
-            result: holds(c, facts),
+            within_days: c.within_days,
+            value: value_of(c, facts)?.map(Val::to_json),
+            result: holds(c, facts)?,
             parts: Vec::new(),
         },
     })
@@ -1094,6 +1181,7 @@ impl Registry {
                 kind: "static",
                 name: Some(name.to_string()),
                 op: None,
+                within_days: None,
                 value: None,
                 result: list.contains(facts.contact_id.as_str()),
                 parts: Vec::new(),
@@ -1138,6 +1226,89 @@ mod tests {
     fn check(rule: Value) -> bool {
         let rule = Rule::from_value(rule).unwrap();
         rule.eval(&facts(), &mut |_| Ok(false)).unwrap()
+    }
+
+    /// Counts within a window, from facts built out of events: exact for
+    /// any count a rule may compare with, refused where they cannot be.
+    #[test]
+    fn counts_within_a_window() {
+        let mut events = Vec::new();
+        // Phones viewed 20 times, every 12 hours back from 1 July; 3 orders.
+        for k in 0..20 {
+            let at = chrono::DateTime::parse_from_rfc3339("2024-07-01T00:00:00Z").unwrap()
+                - chrono::Duration::hours(12 * k);
+            events.push(
+                json!({"type": "category_viewed", "id": format!("v{k}"), "contact_id": "c1",
+                "at": at.to_rfc3339(), "category_id": "phones"}),
+            );
+        }
+        for (k, (day, total)) in [("2024-06-30", 50), ("2024-05-31", 70), ("2023-12-01", 90)]
+            .iter()
+            .enumerate()
+        {
+            events.push(json!({"type": "order_placed", "id": format!("o{k}"), "contact_id": "c1",
+                "at": format!("{day}T10:00:00Z"), "order_id": format!("o{k}"), "total": total,
+                "currency": "EUR", "lines": [{"product_id": "p1", "quantity": 1, "unit_price": total}]}));
+        }
+        let events: Vec<crate::Event> =
+            crate::parse::list_from_value(Value::Array(events)).unwrap();
+        let as_of = Timestamp::parse("2024-07-01T06:00:00Z").unwrap();
+        let facts = crate::profile::build(&events).unwrap()[0]
+            .facts(as_of, None)
+            .unwrap();
+        let holds = |text: &str| {
+            Rule::parse(text)
+                .unwrap()
+                .eval(&facts, &mut |_| Ok(false))
+                .unwrap()
+        };
+        // In the last 2 days (back to 29 June 06:00): 4 views, from 1 July
+        // 00:00 to 29 June 12:00; in 7 days 14; over all time 20.
+        assert!(holds("viewed_categories.phones.count in last 2 days = 4"));
+        assert!(holds("viewed_categories.phones.count in last 7 days = 14"));
+        assert!(holds("viewed_categories.phones.count > 19"));
+        assert!(holds("viewed_categories.laptops.count in last 7 days = 0"));
+        assert!(holds(
+            "orders in last 30 days = 1 and orders in last 31 days = 2"
+        ));
+        assert!(holds(
+            "orders in last 365 days = 3 and revenue in last 31 days = 120"
+        ));
+        let why = Registry::from_json(r#"{"s": "revenue in last 31 days > 100"}"#)
+            .unwrap()
+            .explain("s", &facts)
+            .unwrap();
+        assert_eq!(
+            (why.value, why.within_days),
+            (Some(json!(120.0)), Some(31.0))
+        );
+
+        let error = |rule: Value| Rule::from_value(rule).unwrap_err().to_string();
+        assert!(
+            error(json!({"field": "viewed_categories.phones.count", "within_days": 7, "op": ">=", "value": 16}))
+                .contains("value: a count of `viewed_categories.phones.count` within a window is exact below 16")
+        );
+        assert!(
+            error(json!({"field": "last_order_at", "within_days": 7, "op": "is_set"}))
+                .contains("within_days: `last_order_at` is not a count of events")
+        );
+        assert!(
+            error(json!({"field": "orders", "within_days": -1, "op": ">", "value": 1}))
+                .contains("within_days: expected a number of days above 0")
+        );
+        assert!(
+            error(json!({"field": "orders", "within_days": 9, "op": ">", "value": {"field": "purchase_days"}}))
+                .contains("within_days: a count within a window is compared with a number")
+        );
+        let text = Rule::parse("orders >= 1 and\n  orders in last seven days > 1").unwrap_err();
+        assert_eq!(text.location().map(|l| (l.line, l.column)), Some((2, 18)));
+
+        // Facts a host wrote without times cannot count within a window.
+        let mut bare = facts.clone();
+        bare.purchases.clear();
+        let rule = Rule::parse("orders in last 30 days >= 1").unwrap();
+        let e = rule.eval(&bare, &mut |_| Ok(false)).unwrap_err();
+        assert_eq!(e.path(), Some("purchases"));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! that instant instead of rescanning every contact on a cron.
 //!
 //! Only a few instants can flip a rule: a time plus a window
-//! (`last_order_at` + 30 days), a count of days or seconds since a time
+//! (`last_order_at` + 30 days; each of the newest times of a count within a
+//! window plus the window), a count of days or seconds since a time
 //! crossing a number in a condition, the day after the expected next order.
 //! Each such instant after `as_of` is a candidate; the segments are
 //! evaluated on the facts moved to each candidate ([`Facts::at`]) in order,
@@ -99,7 +100,7 @@ fn collect(expr: &Expr, facts: &Facts, out: &mut Vec<Timestamp>) {
 }
 
 /// The numbers a condition compares with.
-fn numbers(operand: &Operand) -> Vec<f64> {
+pub(super) fn numbers(operand: &Operand) -> Vec<f64> {
     let number = |s: &Scalar| match s {
         Scalar::Number(x) => Some(*x),
         _ => None,
@@ -128,6 +129,19 @@ fn crossings(base: Timestamp, unit: Duration, thresholds: &[f64], out: &mut Vec<
 }
 
 fn candidates(c: &Condition, facts: &Facts, out: &mut Vec<Timestamp>) {
+    if let Some(days) = c.within_days {
+        // A count within the window drops as each time leaves it.
+        let seconds = (days * 86_400.0).floor() + 1.0;
+        for t in c.read.times(facts) {
+            if let Some(t) = t
+                .get()
+                .checked_add_signed(Duration::seconds(seconds as i64))
+            {
+                out.push(t.into());
+            }
+        }
+        return;
+    }
     if let (Op::AnniversaryWithinDays, Operand::Days(days)) = (c.op, &c.operand) {
         // In the window from `days` days before each anniversary to the day
         // after it (UTC days), around `as_of`'s year.
@@ -230,7 +244,9 @@ mod tests {
                 "lapsed viewers": "not segment \"recent\" and last_activity_at more than 3.5 days ago",
                 "p7": "viewed_products.p7.last_at within 10 days",
                 "overdue": "days_since_last_order > average_interval_days",
-                "cart after order": "cart.updated_at > last_order_at"}"#,
+                "cart after order": "cart.updated_at > last_order_at",
+                "searching": "searches.`running shoes`.count in last 60 days >= 2",
+                "buying": "orders in last 90 days >= 2 or revenue in last 40 days > 40"}"#,
         )
         .unwrap();
         let mut found = 0;

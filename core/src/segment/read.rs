@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::fields;
 use crate::model::{AttributeValue, ConsentRecord, Contact, Name, Purpose, Text, Timestamp};
 use crate::predict::ChurnRisk;
-use crate::profile::{Bought, Engagement, Facts, Tally};
+use crate::profile::{Bought, Engagement, Facts, RECENT_TIMES, Tally};
 
 /// A field a rule or an export names, resolved to where it lives in [`Facts`].
 #[derive(Clone, Debug, PartialEq)]
@@ -378,6 +378,79 @@ impl Field {
         field.ok_or_else(|| format!("field `{path}` cannot be read"))
     }
 
+    /// Whether a count (or sum) of this field within a time window can be
+    /// read, and below which number it is exact: `Some(None)` for order
+    /// counts and revenue (every order is kept), `Some(Some(n))` for counts
+    /// of events (the newest n times are kept), none for other fields.
+    pub(crate) fn window_limit(&self) -> Option<Option<f64>> {
+        match self {
+            Field::Top(Top::Orders | Top::Revenue) => Some(None),
+            Field::Tally(_, _, TallyStat::Count) | Field::Checkouts(TallyStat::Count) => {
+                Some(Some(RECENT_TIMES as f64))
+            }
+            _ => None,
+        }
+    }
+
+    /// The count (or, for revenue, the sum) of what happened in the last
+    /// `days` days before the facts' `as_of`: zero when nothing did. Fails,
+    /// with the path and why, on facts that carry no times for the field.
+    pub(crate) fn read_within<'a>(
+        &self,
+        facts: &'a Facts,
+        days: f64,
+    ) -> Result<Val<'a>, (String, String)> {
+        let within = |t: Timestamp| {
+            super::within_last_days(days, (facts.as_of.get() - t.get()).num_seconds())
+        };
+        let no_times = |path: String| {
+            let message = format!(
+                "these facts carry no times for `{path}`, so what happened within {days} days \
+                 cannot be counted; build the facts with patron (profile facts)"
+            );
+            (path, message)
+        };
+        let purchases = || {
+            if facts.purchases.is_empty() && facts.orders > 0 {
+                return Err(no_times("purchases".to_string()));
+            }
+            Ok(facts.purchases.iter().filter(|p| within(p.at)))
+        };
+        let tally = |t: Option<&Tally>, path: &dyn Fn() -> String| match t {
+            None => Ok(Val::Count(0)),
+            Some(t) if t.recent.is_empty() => Err(no_times(path())),
+            Some(t) => Ok(Val::Count(
+                t.recent.iter().filter(|at| within(**at)).count() as u64,
+            )),
+        };
+        match self {
+            Field::Top(Top::Orders) => Ok(Val::Count(purchases()?.count() as u64)),
+            Field::Top(Top::Revenue) => Ok(Val::Number(purchases()?.map(|p| p.total).sum())),
+            Field::Checkouts(_) => tally(facts.checkouts.as_ref(), &|| "checkouts.recent".into()),
+            Field::Tally(map, key, _) => tally(tally_map(*map, facts).get(key), &|| {
+                let name = TALLIES
+                    .iter()
+                    .find(|(_, m)| m == map)
+                    .map_or("", |(n, _)| n);
+                format!("{name}.{key}.recent")
+            }),
+            _ => Ok(Val::Count(0)),
+        }
+    }
+
+    /// The times a count within a window reads (see [`Field::read_within`]).
+    pub(crate) fn times<'a>(&self, facts: &'a Facts) -> Box<dyn Iterator<Item = Timestamp> + 'a> {
+        let recent = |t: Option<&'a Tally>| t.map_or(&[][..], |t| &t.recent[..]).iter().copied();
+        match self {
+            Field::Top(Top::Orders | Top::Revenue) => {
+                Box::new(facts.purchases.iter().map(|p| p.at))
+            }
+            Field::Checkouts(_) => Box::new(recent(facts.checkouts.as_ref())),
+            Field::Tally(map, key, _) => Box::new(recent(tally_map(*map, facts).get(key))),
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+
     /// The contact's value, or none.
     pub(crate) fn read<'a>(&self, facts: &'a Facts) -> Option<Val<'a>> {
         match self {
@@ -392,18 +465,9 @@ impl Field {
                 };
                 map.get(key).map(|b| read_bought(b, *stat))
             }
-            Field::Tally(map, key, stat) => {
-                let map = match map {
-                    TallyMap::ViewedProducts => &facts.viewed_products,
-                    TallyMap::ViewedCategories => &facts.viewed_categories,
-                    TallyMap::ViewedBrands => &facts.viewed_brands,
-                    TallyMap::Searches => &facts.searches,
-                    TallyMap::Coupons => &facts.coupons,
-                    TallyMap::Surveys => &facts.surveys,
-                    TallyMap::CustomEvents => &facts.custom_events,
-                };
-                map.get(key).map(|t| read_tally(t, *stat))
-            }
+            Field::Tally(map, key, stat) => tally_map(*map, facts)
+                .get(key)
+                .map(|t| read_tally(t, *stat)),
             Field::Cart(stat) => facts.cart.as_ref().map(|cart| match stat {
                 CartStat::Value => Val::Number(cart.value),
                 CartStat::Currency => Val::Text(cart.currency.as_str()),
@@ -454,6 +518,18 @@ impl Field {
                 }),
             }),
         }
+    }
+}
+
+fn tally_map(map: TallyMap, facts: &Facts) -> &std::collections::BTreeMap<String, Tally> {
+    match map {
+        TallyMap::ViewedProducts => &facts.viewed_products,
+        TallyMap::ViewedCategories => &facts.viewed_categories,
+        TallyMap::ViewedBrands => &facts.viewed_brands,
+        TallyMap::Searches => &facts.searches,
+        TallyMap::Coupons => &facts.coupons,
+        TallyMap::Surveys => &facts.surveys,
+        TallyMap::CustomEvents => &facts.custom_events,
     }
 }
 

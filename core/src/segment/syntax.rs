@@ -6,6 +6,7 @@
 //! currency in ("EUR", "USD") and revenue between 100 and 200
 //! cart.age_seconds > 3600 and messages.email.opened is empty
 //! last_order_at more than 90 days ago
+//! viewed_categories.phones.count in last 7 days >= 2
 //! bucket 10% salt "holdout"
 //! ```
 //!
@@ -194,7 +195,22 @@ impl Parser {
     }
 
     fn is_word(&self, word: &str) -> bool {
-        matches!(&self.peek().token, Token::Word(w) if w.eq_ignore_ascii_case(word))
+        self.is_word_at(0, word)
+    }
+
+    /// Whether the token `ahead` places on is `word`.
+    fn is_word_at(&self, ahead: usize, word: &str) -> bool {
+        let i = (self.at + ahead).min(self.tokens.len() - 1);
+        matches!(&self.tokens[i].token, Token::Word(w) if w.eq_ignore_ascii_case(word))
+    }
+
+    /// `days`, or `day` after 1.
+    fn days(&mut self) -> Result<()> {
+        if self.is_word("day") {
+            self.next();
+            return Ok(());
+        }
+        self.word("days")
     }
 
     fn expected(&self, what: &str) -> Error {
@@ -362,9 +378,17 @@ impl Parser {
         };
         let field = word.replace('`', "");
         fields::kind_of(&field).map_err(|m| error(line, column, m))?;
-        let op_at = (self.peek().line, self.peek().column);
         let mut condition = Map::new();
         condition.insert("field".into(), json!(field));
+        // A count within a window: `orders in last 365 days >= 3`.
+        if self.is_word("in") && self.is_word_at(1, "last") {
+            self.next();
+            self.next();
+            let days = self.number("a number of days")?;
+            self.days()?;
+            condition.insert("within_days".into(), json!(days));
+        }
+        let op_at = (self.peek().line, self.peek().column);
         let (op, value) = match self.peek().token.clone() {
             Token::Symbol(s @ ("=" | "!=" | "<" | "<=" | ">" | ">=")) => {
                 self.next();
@@ -407,19 +431,19 @@ impl Parser {
                             self.next();
                         }
                         let days = self.number("a number of days")?;
-                        self.word("days")?;
+                        self.days()?;
                         ("within_last_days".into(), Some(json!(days)))
                     }
                     "anniversary" => {
                         self.word("within")?;
                         let days = self.number("a number of days")?;
-                        self.word("days")?;
+                        self.days()?;
                         ("anniversary_within_days".into(), Some(json!(days)))
                     }
                     "more" => {
                         self.word("than")?;
                         let days = self.number("a number of days")?;
-                        self.word("days")?;
+                        self.days()?;
                         self.word("ago")?;
                         ("more_than_days_ago".into(), Some(json!(days)))
                     }

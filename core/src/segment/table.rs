@@ -525,6 +525,13 @@ fn plan<'a>(
                     .get(name)
                     .ok_or_else(|| format!("reads `{name}`, and the table has no column `{name}`"))
             };
+            if let Some(days) = c.within_days {
+                return Err(format!(
+                    "counts `{}` within {days} days, which needs each contact's times; \
+                     evaluate it over facts",
+                    c.field
+                ));
+            }
             match &c.operand {
                 Operand::Field(other, _) => {
                     Plan::CompareColumns(c, column(&c.field)?, column(other)?)
