@@ -93,6 +93,15 @@ fn one_event(c: &mut Criterion) {
     group.bench_function("update_one_contact_20_segments", |b| {
         b.iter(|| black_box(registry.update(Some(&previous), black_box(&facts)).unwrap()))
     });
+    group.bench_function("update_after_event_one_contact_20_segments", |b| {
+        b.iter(|| {
+            black_box(
+                registry
+                    .update_after(Some(&previous), black_box(&facts), &next)
+                    .unwrap(),
+            )
+        })
+    });
     group.bench_function("event_to_facts_to_20_segments", |b| {
         b.iter_batched_ref(
             || stored.clone(),

@@ -461,8 +461,8 @@ export function segmentMembers (segments: Record<string, SegmentRuleExpr | strin
 export function explainSegment (segments: Record<string, SegmentRuleExpr | string | StaticSegment>, name: string, facts: Data): Explanation
 /** A segment whose members were fixed when it was made (freezeSegment, or a list of ids). */
 export interface StaticSegment { members: string[], frozen_at?: string }
-/** The segments one contact is in. */
-export interface Membership { contact_id: string, segments: string[] }
+/** The segments one contact is in; `fingerprint` (set by updateSegments) tells a later update whether the segments changed since. */
+export interface Membership { contact_id: string, segments: string[], fingerprint?: string }
 /** A contact entering or leaving a segment, at the time of the facts that showed it. */
 export interface SegmentChange { contact_id: string, segment: string, change: 'entered' | 'left', at: string }
 /** One contact's segments now (keep them for the next update), and what changed. */
@@ -476,8 +476,8 @@ export interface MembershipUpdate {
 export interface SegmentOverlap { segments: string[], counts: number[], both: number[][] }
 /** Fixes segment `name`'s members now, over the whole base: the static segment to keep. */
 export function freezeSegment (segments: Record<string, SegmentRuleExpr | string | StaticSegment>, name: string, facts: Data[]): Promise<StaticSegment>
-/** One contact's segments from its new facts, and what it entered and left since `previous` (null for a new contact). */
-export function updateSegments (segments: Record<string, SegmentRuleExpr | string | StaticSegment>, previous: Membership | null, facts: Data): MembershipUpdate
+/** One contact's segments from its new facts, and what it entered and left since `previous` (null for a new contact). With the `event` the facts now hold, only the segments it can change are evaluated again (the rest are kept from `previous`). */
+export function updateSegments (segments: Record<string, SegmentRuleExpr | string | StaticSegment>, previous: Membership | null, facts: Data, event?: Data | null): MembershipUpdate
 /** Entered and left from snapshot `before` to snapshot `after` (both whole), at `at`. */
 export function segmentChanges (before: Membership[], after: Membership[], at: TimestampInput): Promise<SegmentChange[]>
 /** How many contacts each segment holds and how many each pair shares. */

@@ -332,9 +332,10 @@ module.exports = {
   parseSegmentRule: (text) => call(native.parseSegmentRuleJson, String(text)),
   freezeSegment: async (segments, name, facts) =>
     callAsync(native.freezeSegmentJson, encode(segments, 'segments', 'segments'), String(name), encode(facts, 'facts', 'facts')),
-  updateSegments: (segments, previous, facts) =>
+  updateSegments: (segments, previous, facts, event) =>
     call(native.updateSegmentsJson, encode(segments, 'segments', 'segments'),
-      previous == null ? 'null' : encode(previous, 'previous', 'previous'), encode(facts, 'facts', 'facts')),
+      previous == null ? 'null' : encode(previous, 'previous', 'previous'), encode(facts, 'facts', 'facts'),
+      event == null ? 'null' : encode(event, 'event', 'event')),
   segmentChanges: async (before, after, at) =>
     callAsync(native.segmentChangesJson, encode(before, 'before', 'before'), encode(after, 'after', 'after'), encodeTime(at, 'at')),
   segmentOverlap: async (segments, memberships) =>

@@ -110,6 +110,19 @@ fn main() -> Result<(), patron::Error> {
         (update.changes[0].segment.as_str(), update.changes[0].change),
         ("buyers", ChangeKind::Entered)
     );
+    // Given the event the facts now hold, an update reads again only the
+    // segments such an event can change (a view cannot change "buyers"); the
+    // rest come from the membership, while its fingerprint says the segments
+    // are the same.
+    let view: Event = parse::from_json(
+        r#"{"type": "product_viewed", "id": "e3", "contact_id": "ben", "at": "2024-07-01T00:00:00Z",
+            "product_id": "p1"}"#,
+    )?;
+    let again = registry.update_after(Some(&update.membership), &ben_now, &view)?;
+    assert_eq!(
+        (&again.membership, again.changes.len()),
+        (&update.membership, 0)
+    );
     // Sizes and overlaps of every segment over the base.
     let overlap = registry.overlap(&[before[0].clone(), update.membership])?;
     assert_eq!(overlap.counts, [2, 1]);

@@ -4,6 +4,7 @@
 
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
+use patron::Event;
 use patron::parse::{self, Model};
 use patron::profile::Facts;
 use patron::segment::{self, Membership, Registry};
@@ -79,13 +80,19 @@ pub fn update_segments_json(
     segments: String,
     previous: String,
     facts: String,
+    event: String,
 ) -> napi::Result<String> {
     let registry = registry(&segments).js_err()?;
     let previous: Option<Membership> = args::optional_model(&previous, "previous").js_err()?;
     let facts = Facts::from_json(&facts)
         .map_err(|e| e.within("facts"))
         .js_err()?;
-    let update = registry.update(previous.as_ref(), &facts).js_err()?;
+    let event: Option<Event> = args::optional_model(&event, "event").js_err()?;
+    let update = match &event {
+        Some(event) => registry.update_after(previous.as_ref(), &facts, event),
+        None => registry.update(previous.as_ref(), &facts),
+    }
+    .js_err()?;
     Ok(parse::to_json(&update))
 }
 

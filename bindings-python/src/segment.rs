@@ -1,6 +1,7 @@
 //! Segments from Python: rules checked as a whole, members, explanations,
 //! and membership over time (static segments, updates, changes, overlaps).
 
+use patron::Event;
 use patron::profile::Facts;
 use patron::segment::{self, Membership, Registry};
 use pyo3::prelude::*;
@@ -88,18 +89,26 @@ pub fn freeze_segment<'py>(
 
 /// One contact's segments from its new facts, and the segments it entered
 /// and left since `previous` (the membership kept from the last update;
-/// `None` for a new contact).
+/// `None` for a new contact). With the `event` the facts now hold, only the
+/// segments it can change are evaluated again.
 #[pyfunction]
+#[pyo3(signature = (segments, previous, facts, event = None))]
 pub fn update_segments<'py>(
     py: Python<'py>,
     segments: &Bound<'py, PyAny>,
     previous: Option<&Bound<'py, PyAny>>,
     facts: &Bound<'py, PyAny>,
+    event: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let registry = registry(segments).py_err(py)?;
     let previous: Option<Membership> = args::optional_model(previous, "previous").py_err(py)?;
     let facts: Facts = args::model(facts, "facts").py_err(py)?;
-    let update = registry.update(previous.as_ref(), &facts).py_err(py)?;
+    let event: Option<Event> = args::optional_model(event, "event").py_err(py)?;
+    let update = match &event {
+        Some(event) => registry.update_after(previous.as_ref(), &facts, event),
+        None => registry.update(previous.as_ref(), &facts),
+    }
+    .py_err(py)?;
     to_py(py, &update)
 }
 

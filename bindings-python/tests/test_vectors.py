@@ -74,7 +74,7 @@ OBJECT_OPS: dict[str, Callable[[Any], Any]] = {
     "export": _export,
     "read_segment_ids": lambda v: patron.read_segment_ids(v["source"].encode(), v["column"]),
     "freeze_segment": lambda v: patron.freeze_segment(v["segments"], v["name"], v["facts"]),
-    "update_segments": lambda v: patron.update_segments(v["segments"], v["previous"], v["facts"]),
+    "update_segments": lambda v: patron.update_segments(v["segments"], v["previous"], v["facts"], v.get("event")),
     "segment_changes": lambda v: patron.segment_changes(v["before"], v["after"], v["at"]),
     "segment_overlap": lambda v: patron.segment_overlap(v["segments"], v["memberships"]),
     "evaluate_segments": lambda v: _evaluate_segments(v),

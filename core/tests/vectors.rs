@@ -401,7 +401,13 @@ fn segment_op(op: &str, input: Input) -> Result<Value, Error> {
                 p => Some(Membership::from_value(p.clone()).map_err(|e| e.within("previous"))?),
             };
             let facts = Facts::from_value(v["facts"].clone()).map_err(|e| e.within("facts"))?;
-            ok(registry.update(previous.as_ref(), &facts))
+            match v.get("event") {
+                None | Some(Value::Null) => ok(registry.update(previous.as_ref(), &facts)),
+                Some(e) => {
+                    let event = Event::from_value(e.clone()).map_err(|e| e.within("event"))?;
+                    ok(registry.update_after(previous.as_ref(), &facts, &event))
+                }
+            }
         }
         "evaluate_segments" => {
             let as_of = v["as_of"].as_str().unwrap_or_default();

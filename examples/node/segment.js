@@ -72,6 +72,13 @@ async function main () {
   assert.deepEqual(update.membership.segments, ['buyers'])
   assert.deepEqual(update.changes.map((c) => [c.segment, c.change]), [['buyers', 'entered']])
 
+  // Given the event the facts now hold, an update reads again only the segments
+  // such an event can change (a view cannot change "buyers"); the rest come from
+  // the membership, while its fingerprint says the segments are the same.
+  const view = { type: 'product_viewed', id: 'e3', contact_id: 'ben', at: '2024-07-01T00:00:00Z', product_id: 'p1' }
+  const again = patron.updateSegments(registry, update.membership, { ...facts[1], orders: 1 }, view)
+  assert.deepEqual([again.membership, again.changes], [update.membership, []])
+
   // Sizes and overlaps of every segment over the base.
   const overlap = await patron.segmentOverlap(registry, [before[0], update.membership])
   assert.deepEqual(overlap.counts, [2, 1])

@@ -84,6 +84,14 @@ update = patron.update_segments(registry, before[1], ben_now)
 assert update["membership"]["segments"] == ["buyers"]
 assert [(c["segment"], c["change"]) for c in update["changes"]] == [("buyers", "entered")]
 
+# Given the event the facts now hold, an update reads again only the segments
+# such an event can change (a view cannot change "buyers"); the rest come from
+# the membership, while its fingerprint says the segments are the same.
+view = {"type": "product_viewed", "id": "e3", "contact_id": "ben", "at": "2024-07-01T00:00:00Z",
+        "product_id": "p1"}
+again = patron.update_segments(registry, update["membership"], ben_now, event=view)
+assert again["membership"] == update["membership"] and again["changes"] == []
+
 # Sizes and overlaps of every segment over the base.
 overlap = patron.segment_overlap(registry, [before[0], update["membership"]])
 assert overlap["counts"] == [2, 1]

@@ -658,6 +658,8 @@ class Membership(TypedDict):
 
     contact_id: str
     segments: list[str]
+    fingerprint: NotRequired[str]
+    """Set by ``update_segments``: tells a later update whether the segments changed since."""
 
 
 class Explanation(TypedDict):

@@ -155,6 +155,7 @@ impl Evaluation {
             .take(self.rows)
             .enumerate()
             .map(|(row, f)| Membership {
+                fingerprint: None,
                 contact_id: f.contact_id.to_string(),
                 segments: (0..self.segments.len())
                     .filter(|&s| self.bits[s][row / 64] >> (row % 64) & 1 == 1)
@@ -211,6 +212,7 @@ mod tests {
         let one_by_one: Vec<Membership> = facts
             .iter()
             .map(|f| Membership {
+                fingerprint: None,
                 contact_id: f.contact_id.to_string(),
                 segments: registry
                     .members_of(f)

@@ -13,8 +13,8 @@
 //! use patron::segment::{Registry, changes, ChangeKind, Membership};
 //! use patron::model::Timestamp;
 //!
-//! let before = [Membership { contact_id: "c1".into(), segments: vec!["vip".into()] }];
-//! let after = [Membership { contact_id: "c1".into(), segments: vec!["lapsed".into()] }];
+//! let before = [Membership { contact_id: "c1".into(), segments: vec!["vip".into()], fingerprint: None }];
+//! let after = [Membership { contact_id: "c1".into(), segments: vec!["lapsed".into()], fingerprint: None }];
 //! let at = Timestamp::parse("2024-07-01T00:00:00Z")?;
 //! let moves = changes(&before, &after, at);
 //! assert_eq!((moves[0].segment.as_str(), moves[0].change), ("lapsed", ChangeKind::Entered));
@@ -172,6 +172,61 @@ impl Registry {
             .into_iter()
             .map(String::from)
             .collect();
+        self.finish(previous, facts, now)
+    }
+
+    /// [`Registry::update`] after one new `event` whose effect the facts
+    /// already hold: re-evaluates only the segments an event of its kind
+    /// can change, and those that read the time the facts moved to, and
+    /// keeps the rest from `previous`. Everything is evaluated when there is
+    /// no `previous` or the segments changed since it (its fingerprint).
+    /// After facts change without an event (the contact's record edited,
+    /// RFM scored again), call [`Registry::update`].
+    pub fn update_after(
+        &self,
+        previous: Option<&Membership>,
+        facts: &Facts,
+        event: &crate::Event,
+    ) -> Result<Update> {
+        let Some(kept) =
+            previous.filter(|p| p.fingerprint.as_deref() == Some(self.fingerprint.as_str()))
+        else {
+            return self.update(previous, facts);
+        };
+        let bit = super::depends::event_bit(&event.kind);
+        let mut memo = vec![None; self.segments.len()];
+        let mut now = Vec::new();
+        for (place, (name, _)) in self.segments.iter().enumerate() {
+            let member = if self.depends[place].moved_by(bit) {
+                self.eval_at(place, facts, &mut memo)?
+            } else {
+                kept.segments.iter().any(|s| s == name)
+            };
+            if member {
+                now.push(name.clone());
+            }
+        }
+        self.finish(previous, facts, now)
+    }
+
+    /// The update from the segments the contact is in `now`.
+    fn finish(
+        &self,
+        previous: Option<&Membership>,
+        facts: &Facts,
+        now: Vec<String>,
+    ) -> Result<Update> {
+        if let Some(p) = previous
+            && p.contact_id != facts.contact_id.as_str()
+        {
+            return Err(Error::invalid(
+                "previous.contact_id",
+                format!(
+                    "the membership is of contact `{}`, the facts of `{}`",
+                    p.contact_id, facts.contact_id
+                ),
+            ));
+        }
         let was: BTreeSet<String> = previous
             .map(|p| p.segments.iter().cloned().collect())
             .unwrap_or_default();
@@ -182,6 +237,7 @@ impl Registry {
             membership: Membership {
                 contact_id: facts.contact_id.to_string(),
                 segments: now,
+                fingerprint: Some(self.fingerprint.clone()),
             },
         })
     }
@@ -258,6 +314,7 @@ mod tests {
 
     fn membership(id: &str, segments: &[&str]) -> Membership {
         Membership {
+            fingerprint: None,
             contact_id: id.to_string(),
             segments: segments.iter().map(|s| s.to_string()).collect(),
         }
@@ -265,6 +322,35 @@ mod tests {
 
     fn at() -> Timestamp {
         Timestamp::parse("2024-07-01T00:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn an_update_after_an_event_keeps_what_it_cannot_change() {
+        let registry = Registry::from_json(
+            r#"{"buyers": "orders >= 1", "viewers": "viewed_products.p1.count >= 1"}"#,
+        )
+        .unwrap();
+        let facts: Facts = crate::parse::from_json(
+            r#"{"contact_id": "c1", "as_of": "2024-07-01T00:00:00Z", "orders": 0,
+                "cancelled_orders": 0, "returned_orders": 0, "revenue": 0, "purchase_days": 0,
+                "at_risk": false, "viewed_products": {"p1": {"count": 1,
+                "first_at": "2024-06-30T00:00:00Z", "last_at": "2024-06-30T00:00:00Z"}}}"#,
+        )
+        .unwrap();
+        let view: crate::Event = crate::parse::from_json(
+            r#"{"type": "product_viewed", "id": "e1", "contact_id": "c1",
+                "at": "2024-06-30T00:00:00Z", "product_id": "p1"}"#,
+        )
+        .unwrap();
+        // A membership that says "buyers": a view cannot change that, so it stays.
+        let mut kept = registry.update(None, &facts).unwrap().membership;
+        kept.segments = vec!["buyers".into()];
+        let after = registry.update_after(Some(&kept), &facts, &view).unwrap();
+        assert_eq!(after.membership.segments, ["buyers", "viewers"]);
+        // Without the fingerprint (or with another one) everything is read again.
+        kept.fingerprint = None;
+        let after = registry.update_after(Some(&kept), &facts, &view).unwrap();
+        assert_eq!(after.membership.segments, ["viewers"]);
     }
 
     #[test]

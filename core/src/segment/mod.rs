@@ -20,8 +20,8 @@
 //! `is_set`, `is_empty` (no value), for times `within_last_days` and
 //! `more_than_days_ago` (relative to the facts' `as_of`), and for dates and
 //! times `anniversary_within_days` (a birthday or signup anniversary in the
-//! next N days, counted in UTC days; 29 February is 28 February in other
-//! years). Fields are the
+//! next N days, counted in the contact's days: its `time_zone`, else UTC;
+//! 29 February is 28 February in other years). Fields are the
 //! [`Facts`] by name, with keys for products, categories, brands, channels
 //! and events: `bought_categories.suits.spent`, `messages.email.opened`. A
 //! rule is checked when built: unknown fields (with the nearest known name),
@@ -76,6 +76,7 @@
 //! segment's ids back from CSV.
 
 mod bulk;
+mod depends;
 pub mod export;
 mod fields;
 mod membership;
@@ -678,7 +679,23 @@ fn compare(a: Got<'_>, b: &Scalar) -> Option<std::cmp::Ordering> {
 fn holds(c: &Condition, facts: &Facts) -> Result<bool> {
     Ok(match &c.operand {
         Operand::Field(_, other) => holds_between(c, c.read.read(facts), other.read(facts)),
-        _ => holds_for(c, value_of(c, facts)?, facts.as_of),
+        _ => holds_for(c, value_of(c, facts)?, facts.as_of, zone_of(facts)),
+    })
+}
+
+/// The contact's time zone, which days (anniversaries) are counted in.
+fn zone_of(facts: &Facts) -> Option<chrono_tz::Tz> {
+    facts
+        .contact
+        .as_ref()
+        .and_then(|c| c.time_zone)
+        .map(|z| z.get())
+}
+
+/// The calendar day `t` falls on in `zone` (UTC without one).
+fn day_in(zone: Option<chrono_tz::Tz>, t: Timestamp) -> NaiveDate {
+    zone.map_or(t.get().date_naive(), |z| {
+        crate::trigger::clock::local_date(z, t)
     })
 }
 
@@ -726,9 +743,15 @@ fn holds_between(c: &Condition, raw: Option<Val<'_>>, other: Option<Val<'_>>) ->
 }
 
 /// Whether condition `c` holds for a contact whose value of the field is
-/// `raw`, at `as_of` (for relative times). Rows of facts and of a
-/// [`Table`] both come here, so both read rules alike.
-fn holds_for(c: &Condition, raw: Option<Val<'_>>, as_of: Timestamp) -> bool {
+/// `raw`, at `as_of` (for relative times), counting days in the contact's
+/// `zone` (anniversaries). Rows of facts and of a [`Table`] both come here,
+/// so both read rules alike.
+fn holds_for(
+    c: &Condition,
+    raw: Option<Val<'_>>,
+    as_of: Timestamp,
+    zone: Option<chrono_tz::Tz>,
+) -> bool {
     use crate::model::AttributeValue as A;
     use std::cmp::Ordering::{Equal, Greater, Less};
     match (c.op, raw, &c.operand) {
@@ -781,7 +804,7 @@ fn holds_for(c: &Condition, raw: Option<Val<'_>>, as_of: Timestamp) -> bool {
                 Got::Time(t) => t.get().date_naive(),
                 _ => return false,
             };
-            let today = as_of.get().date_naive();
+            let today = day_in(zone, as_of);
             (next_anniversary(day, today) - today).num_days() as f64 <= *days
         }
         _ => false,
@@ -941,6 +964,11 @@ pub struct Membership {
     pub contact_id: String,
     /// The segments it is in, in name order.
     pub segments: Vec<String>,
+    /// A fingerprint of the segments it was evaluated with, set by
+    /// [`Registry::update`]: [`Registry::update_after`] keeps unaffected
+    /// segments from it only while the segments are the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// A segment: a rule, whose members are whoever matches it now (dynamic),
@@ -1001,6 +1029,10 @@ pub struct Registry {
     segments: Vec<(String, Segment)>,
     /// The places of the segments that refer to other segments.
     referring: Vec<usize>,
+    /// What can change each segment, by place.
+    depends: Vec<depends::Depends>,
+    /// A hash of every name and rule, as 16 hex digits.
+    fingerprint: String,
 }
 
 impl Registry {
@@ -1024,9 +1056,20 @@ impl Registry {
         let referring = (0..segments.len())
             .filter(|&i| !segments[i].1.references().is_empty())
             .collect();
-        let registry = Registry {
+        let fingerprint = crate::hash::fnv1a(segments.iter().flat_map(|(name, segment)| {
+            let rule = match segment {
+                Segment::Dynamic(rule) => rule.source.to_string(),
+                Segment::Static(list) => serde_json::to_string(list).unwrap_or_default(),
+            };
+            [name.as_bytes(), &[0], rule.as_bytes(), &[0]]
+                .concat()
+                .into_iter()
+        }));
+        let mut registry = Registry {
             segments,
             referring,
+            depends: Vec::new(),
+            fingerprint: format!("{fingerprint:016x}"),
         };
         for (name, rule) in &registry.segments {
             for target in rule.references() {
@@ -1044,7 +1087,29 @@ impl Registry {
         for name in registry.names() {
             registry.check_cycle(name, &mut Vec::new())?;
         }
+        // Without cycles, what each segment depends on is found depth first.
+        let mut found = vec![None; registry.segments.len()];
+        for place in 0..registry.segments.len() {
+            registry.depends_at(place, &mut found);
+        }
+        registry.depends = found.into_iter().map(Option::unwrap_or_default).collect();
         Ok(registry)
+    }
+
+    fn depends_at(&self, place: usize, found: &mut [Option<depends::Depends>]) -> depends::Depends {
+        if let Some(d) = found[place] {
+            return d;
+        }
+        let d = match &self.segments[place].1 {
+            Segment::Dynamic(rule) => depends::Depends::of(&rule.expr, &mut |name| {
+                self.place(name)
+                    .map(|target| self.depends_at(target, found))
+                    .unwrap_or_default()
+            }),
+            Segment::Static(_) => depends::Depends::default(),
+        };
+        found[place] = Some(d);
+        d
     }
 
     /// Reads segments from JSON text: an object of name to rule.
@@ -1110,6 +1175,10 @@ impl Registry {
                     out.insert(&c.field);
                     if let Operand::Field(other, _) = &c.operand {
                         out.insert(other);
+                    }
+                    if c.op == Op::AnniversaryWithinDays {
+                        // Days are counted in the contact's zone.
+                        out.insert("contact.time_zone");
                     }
                 }
             }

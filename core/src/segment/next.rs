@@ -150,11 +150,15 @@ fn candidates(c: &Condition, facts: &Facts, out: &mut Vec<Timestamp>) {
             Some(super::Got::Time(t)) => t.get().date_naive(),
             _ => return,
         };
-        let year = chrono::Datelike::year(&facts.as_of.get().date_naive());
+        let zone = super::zone_of(facts);
+        let year = chrono::Datelike::year(&super::day_in(zone, facts.as_of));
         for a in (year - 1..=year + 2).filter_map(|y| super::anniversary_in(day, y)) {
             let start = a - Duration::days(days.floor().min(400.0) as i64);
             for d in [start, a + Duration::days(1)] {
-                out.push(d.and_time(NaiveTime::MIN).and_utc().into());
+                out.push(match zone {
+                    Some(z) => crate::trigger::clock::instant(z, d, NaiveTime::MIN),
+                    None => d.and_time(NaiveTime::MIN).and_utc().into(),
+                });
             }
         }
         return;
@@ -312,6 +316,56 @@ mod tests {
             registry.next_change(&f).unwrap(),
             at("2025-03-01T00:00:00Z")
         );
+    }
+
+    /// Birthdays count the contact's own days: in Tokyo the window opens
+    /// at local midnight, 15:00 UTC the day before; in Los Angeles 7 hours
+    /// after UTC midnight (daylight time). A table of the same facts agrees.
+    #[test]
+    fn birthdays_count_days_in_the_contacts_zone() {
+        let registry = Registry::from_json(
+            r#"{"birthday soon": "contact.birthday anniversary within 7 days"}"#,
+        )
+        .unwrap();
+        let facts_in = |zone: &str, as_of: &str| {
+            let mut f = crate::sample::facts(1, Timestamp::parse(as_of).unwrap(), 1).remove(0);
+            let contact = f.contact.get_or_insert_with(|| {
+                crate::model::Contact::new(crate::model::Id::new("c0").unwrap())
+            });
+            contact.birthday = Some(crate::model::Date::parse("1990-03-20").unwrap());
+            contact.time_zone = Some(crate::model::TimeZone::new(zone).unwrap());
+            f
+        };
+        let at = |s: &str| Timestamp::parse(s).unwrap();
+        for (zone, before, opens) in [
+            ("Asia/Tokyo", "2025-03-12T14:00:00Z", "2025-03-12T15:00:00Z"),
+            (
+                "America/Los_Angeles",
+                "2025-03-13T05:00:00Z",
+                "2025-03-13T07:00:00Z",
+            ),
+        ] {
+            let f = facts_in(zone, before);
+            assert!(registry.members_of(&f).unwrap().is_empty(), "{zone}");
+            assert_eq!(registry.next_change(&f).unwrap(), Some(at(opens)), "{zone}");
+            assert_eq!(
+                registry.members_of(&f.at(at(opens))).unwrap(),
+                ["birthday soon"]
+            );
+            // A table agrees: the same contact, and one without a zone (UTC).
+            let mut utc = f.clone();
+            if let Some(c) = utc.contact.as_mut() {
+                c.time_zone = None;
+            }
+            let both = [f, utc];
+            let table = super::super::Table::from_facts(&both, &registry.fields()).unwrap();
+            let from_table = registry.evaluate_table(&table).unwrap();
+            assert_eq!(from_table, registry.evaluate(&both).unwrap(), "{zone}");
+            if zone == "America/Los_Angeles" {
+                // 22:00 on 12 March there, already 13 March in UTC.
+                assert_eq!(from_table.rows("birthday soon").unwrap(), [1]);
+            }
+        }
     }
 
     /// Moving facts in time gives what the profile gives at that time.

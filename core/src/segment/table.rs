@@ -242,6 +242,15 @@ impl Table {
             )));
         }
         column.check().map_err(|m| at(format!("the column {m}")))?;
+        if field == Field::Contact(super::read::ContactField::TimeZone) {
+            // Zones are checked once here, so evaluation can rely on them.
+            for row in 0..column.len() {
+                if let Some(Val::Text(zone)) = column.get(row) {
+                    crate::model::TimeZone::new(zone)
+                        .map_err(|e| Error::invalid(format!("{name}[{row}]"), e.reason()))?;
+                }
+            }
+        }
         if self.columns.insert(name.to_string(), column).is_some() {
             return Err(at(format!("column `{name}` is given twice")));
         }
@@ -450,6 +459,8 @@ enum Plan<'a> {
         ids: &'a Column,
     },
     Compare(&'a Condition, &'a Column),
+    /// An anniversary, with the contacts' time zones when the table has them.
+    Anniversary(&'a Condition, &'a Column, Option<&'a Column>),
     /// A condition comparing two fields, with both columns.
     CompareColumns(&'a Condition, &'a Column, &'a Column),
     Static(&'a super::StaticSegment, &'a Column),
@@ -531,6 +542,10 @@ fn plan<'a>(
                      evaluate it over facts",
                     c.field
                 ));
+            }
+            if c.op == Op::AnniversaryWithinDays {
+                let zones = table.columns.get("contact.time_zone");
+                return Ok(Plan::Anniversary(c, column(&c.field)?, zones));
             }
             match &c.operand {
                 Operand::Field(other, _) => {
@@ -616,6 +631,15 @@ fn plan_bits(
             per_row(&|row| in_bucket(contact_id(ids, row), salt, *percent))
         }
         Plan::Static(list, ids) => per_row(&|row| list.contains(contact_id(ids, row))),
+        Plan::Anniversary(c, column, zones) => per_row(&|row| {
+            let zone = zones
+                .and_then(|z| match z.get(row) {
+                    Some(Val::Text(name)) => crate::model::TimeZone::new(name).ok(),
+                    _ => None,
+                })
+                .map(|z| z.get());
+            holds_for(c, column.get(row), table.as_of, zone)
+        }),
         Plan::CompareColumns(c, column, other) => {
             per_row(&|row| holds_between(c, column.get(row), other.get(row)))
         }
@@ -639,7 +663,7 @@ fn plan_bits(
                         Some(t) => relative(c.op, days, now.seconds_since(t)),
                     })
                 }
-                _ => per_row(&|row| holds_for(c, column.get(row), table.as_of)),
+                _ => per_row(&|row| holds_for(c, column.get(row), table.as_of, None)),
             },
             (
                 Column::Texts {
@@ -650,7 +674,7 @@ fn plan_bits(
                 _,
             ) if c.kind == Kind::Text => {
                 let Some(test) = text_test(c) else {
-                    return per_row(&|row| holds_for(c, column.get(row), table.as_of));
+                    return per_row(&|row| holds_for(c, column.get(row), table.as_of, None));
                 };
                 per_row(&|row| {
                     if !present[row] {
@@ -660,7 +684,7 @@ fn plan_bits(
                     test(&text[start..ends[row]])
                 })
             }
-            _ => per_row(&|row| holds_for(c, column.get(row), table.as_of)),
+            _ => per_row(&|row| holds_for(c, column.get(row), table.as_of, None)),
         },
     }
 }
@@ -860,6 +884,10 @@ mod tests {
         let (_, why) =
             reason(table().with_column("contact.tags", Column::texts([Some("a"), None])));
         assert!(why.contains("list"), "{why}");
+        let zones = Column::texts([Some("Europe/Berlin"), Some("Europe/Berln")]);
+        let (path, why) = reason(table().with_column("contact.time_zone", zones));
+        assert_eq!(path, "contact.time_zone[1]");
+        assert!(why.contains("did you mean `Europe/Berlin`?"), "{why}");
         let broken = Column::Texts {
             text: "ab".to_string(),
             ends: vec![1, 5],

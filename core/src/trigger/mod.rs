@@ -56,7 +56,7 @@
 //! - a chain that exited never sends again.
 
 mod action;
-mod clock;
+pub(crate) mod clock;
 mod engine;
 pub mod presets;
 mod rule;
