@@ -73,7 +73,10 @@ impl TriggerEngineNative {
     ) -> napi::Result<String> {
         let (state, facts, now) = call_args(&state, &facts, &now).js_err()?;
         let event: Event = args::model(&event, "event").js_err()?;
-        let out = self.engine.handle(&state, &facts, &event, now).js_err()?;
+        let out = self
+            .engine
+            .handle_owned(state, &facts, &event, now)
+            .js_err()?;
         Ok(parse::to_json(&out))
     }
 
@@ -81,7 +84,7 @@ impl TriggerEngineNative {
     #[napi]
     pub fn due_json(&self, state: String, facts: String, now: String) -> napi::Result<String> {
         let (state, facts, now) = call_args(&state, &facts, &now).js_err()?;
-        let out = self.engine.due(&state, &facts, now).js_err()?;
+        let out = self.engine.due_owned(state, &facts, now).js_err()?;
         Ok(parse::to_json(&out))
     }
 
@@ -89,7 +92,7 @@ impl TriggerEngineNative {
     #[napi]
     pub fn refresh_json(&self, state: String, facts: String, now: String) -> napi::Result<String> {
         let (state, facts, now) = call_args(&state, &facts, &now).js_err()?;
-        let out = self.engine.refresh(&state, &facts, now).js_err()?;
+        let out = self.engine.refresh_owned(state, &facts, now).js_err()?;
         Ok(parse::to_json(&out))
     }
 
@@ -97,7 +100,7 @@ impl TriggerEngineNative {
     #[napi]
     pub fn adopt_json(&self, state: String, facts: String, now: String) -> napi::Result<String> {
         let (state, facts, now) = call_args(&state, &facts, &now).js_err()?;
-        let out = self.engine.adopt(&state, &facts, now).js_err()?;
+        let out = self.engine.adopt_owned(state, &facts, now).js_err()?;
         Ok(parse::to_json(&out))
     }
 

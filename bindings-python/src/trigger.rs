@@ -93,7 +93,10 @@ impl TriggerEngine {
     ) -> PyResult<Bound<'py, PyAny>> {
         let (state, facts, now) = call_args(state, facts, now).py_err(py)?;
         let event: Event = args::model(event, "event").py_err(py)?;
-        let out = self.engine.handle(&state, &facts, &event, now).py_err(py)?;
+        let out = self
+            .engine
+            .handle_owned(state, &facts, &event, now)
+            .py_err(py)?;
         to_py(py, &out)
     }
 
@@ -106,7 +109,7 @@ impl TriggerEngine {
         now: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (state, facts, now) = call_args(state, facts, now).py_err(py)?;
-        let out = self.engine.due(&state, &facts, now).py_err(py)?;
+        let out = self.engine.due_owned(state, &facts, now).py_err(py)?;
         to_py(py, &out)
     }
 
@@ -121,7 +124,7 @@ impl TriggerEngine {
         now: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (state, facts, now) = call_args(state, facts, now).py_err(py)?;
-        let out = self.engine.refresh(&state, &facts, now).py_err(py)?;
+        let out = self.engine.refresh_owned(state, &facts, now).py_err(py)?;
         to_py(py, &out)
     }
 
@@ -135,7 +138,7 @@ impl TriggerEngine {
         now: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (state, facts, now) = call_args(state, facts, now).py_err(py)?;
-        let out = self.engine.adopt(&state, &facts, now).py_err(py)?;
+        let out = self.engine.adopt_owned(state, &facts, now).py_err(py)?;
         to_py(py, &out)
     }
 

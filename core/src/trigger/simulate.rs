@@ -119,7 +119,9 @@ fn one(
                     ),
                 ));
             }
-            let o = engine.due(state, &facts(profile, contact, w)?, w)?;
+            let facts = facts(profile, contact, w)?;
+            let taken = std::mem::replace(state, ContactState::new(contact.id.clone()));
+            let o = engine.due_owned(taken, &facts, w)?;
             *state = o.state;
             out.extend(o.actions);
         }
@@ -141,7 +143,7 @@ fn one(
         }
         let now = state.clock.map_or(at, |c| c.max(at));
         let o = engine
-            .handle(&state, &facts(&profile, &contact, now)?, event, now)
+            .handle_owned(state, &facts(&profile, &contact, now)?, event, now)
             .map_err(|e| e.within(&format!("events[{i}]")))?;
         state = o.state;
         out.extend(o.actions);
