@@ -361,7 +361,10 @@ export interface Profile {
 }
 /** One order that counts: when, and what was paid (newest first in Facts). */
 export interface Purchase { at: Timestamp, total: number }
-export interface Bought { orders: number, quantity: number, spent: number, first_at: Timestamp, last_at: Timestamp }
+/** One order's purchase of a product, category or brand. */
+export interface BoughtOnce { at: Timestamp, quantity: number, spent: number }
+/** Purchases of one product, category or brand; `history` holds each order, newest first (what windows read). */
+export interface Bought { orders: number, quantity: number, spent: number, first_at: Timestamp, last_at: Timestamp, history?: BoughtOnce[] }
 export interface Engagement {
   sent: number
   delivered: number

@@ -41,15 +41,15 @@ fn main() -> Result<(), patron::Error> {
     // END segments
 
     // START windows
-    // What happened in the last N days before the facts' `as_of`: orders and
-    // revenue exactly; counts of events (views, searches...) below 16.
+    // What happened in the last N days before the facts' `as_of`: orders, revenue
+    // and what was bought exactly; counts of events (views, searches...) below 16.
     let windows = Registry::from_json(
-        r#"{"spent 180000 this month": "revenue in last 30 days >= 180000",
+        r#"{"spent 180000 on suits this month": "bought_categories.suits.spent in last 30 days >= 180000",
             "phone browsers": {"field": "viewed_categories.phones.count", "within_days": 7, "op": ">=", "value": 2}}"#,
     )?;
     assert_eq!(
         windows.members(&facts)?[0].segments,
-        ["spent 180000 this month"]
+        ["spent 180000 on suits this month"]
     );
     // Anna's order leaves the window 30 days after it: her next change.
     let leaves = Timestamp::parse("2024-07-20T10:00:01Z")?;

@@ -176,6 +176,7 @@ pub fn facts(n: usize, as_of: crate::model::Timestamp, seed: u64) -> Vec<crate::
                             spent: aov,
                             first_at: at,
                             last_at: at,
+                            history: Vec::new(),
                         },
                     );
                 }

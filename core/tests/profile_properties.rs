@@ -188,6 +188,29 @@ proptest! {
                 let rule = patron::segment::Registry::from_value(json!({"s": text})).unwrap();
                 prop_assert_eq!(rule.members_of(&facts).unwrap().len(), 1, "{}", text);
             }
+            // What was bought in the window: orders with p1, its units and spend.
+            let with_p1: Vec<_> = p
+                .purchases()
+                .filter(|o| within(o.at))
+                .filter_map(|o| {
+                    let lines: Vec<_> = o.lines.iter().filter(|l| l.product_id.as_str() == "p1").collect();
+                    (!lines.is_empty()).then(|| {
+                        lines.iter().fold((0.0, 0.0), |(q, s), l| {
+                            (q + l.quantity.get(), s + l.quantity.get() * l.unit_price.get())
+                        })
+                    })
+                })
+                .collect();
+            let text = format!(
+                "bought_products.p1.orders in last {days} days = {} and \
+                 bought_products.p1.quantity in last {days} days = {} and \
+                 bought_products.p1.spent in last {days} days = {}",
+                with_p1.len(),
+                with_p1.iter().map(|x| x.0).sum::<f64>(),
+                with_p1.iter().map(|x| x.1).sum::<f64>(),
+            );
+            let rule = patron::segment::Registry::from_value(json!({"s": text})).unwrap();
+            prop_assert_eq!(rule.members_of(&facts).unwrap().len(), 1, "{}", text);
             let orders: Vec<_> = p.purchases().filter(|o| within(o.at)).collect();
             let revenue: f64 = orders.iter().map(|o| o.total.get()).sum();
             let text = format!("orders in last {days} days = {} and revenue in last {days} days = {revenue}", orders.len());

@@ -32,13 +32,13 @@ async function main () {
   // END segments
 
   // START windows
-  // What happened in the last N days before the facts' as_of: orders and
-  // revenue exactly; counts of events (views, searches...) below 16.
+  // What happened in the last N days before the facts' as_of: orders, revenue
+  // and what was bought exactly; counts of events (views, searches...) below 16.
   const windows = {
-    'spent 180000 this month': 'revenue in last 30 days >= 180000',
+    'spent 180000 on suits this month': 'bought_categories.suits.spent in last 30 days >= 180000',
     'phone browsers': { field: 'viewed_categories.phones.count', within_days: 7, op: '>=', value: 2 }
   }
-  assert.deepEqual((await patron.segmentMembers(windows, facts))[0].segments, ['spent 180000 this month'])
+  assert.deepEqual((await patron.segmentMembers(windows, facts))[0].segments, ['spent 180000 on suits this month'])
   // Anna's order leaves the window 30 days after it: her next change.
   assert.equal(patron.updateSegments(windows, null, facts[0]).next_change, '2024-07-20T10:00:01Z')
   // A count of events within a window is exact below 16; 16 is refused.

@@ -37,13 +37,13 @@ except patron.ValidationError as err:
 # END segments
 
 # START windows
-# What happened in the last N days before the facts' as_of: orders and
-# revenue exactly; counts of events (views, searches...) below 16.
+# What happened in the last N days before the facts' as_of: orders, revenue
+# and what was bought exactly; counts of events (views, searches...) below 16.
 windows: dict[str, Any] = {
-    "spent 180000 this month": "revenue in last 30 days >= 180000",
+    "spent 180000 on suits this month": "bought_categories.suits.spent in last 30 days >= 180000",
     "phone browsers": {"field": "viewed_categories.phones.count", "within_days": 7, "op": ">=", "value": 2},
 }
-assert patron.segment_members(windows, facts)[0]["segments"] == ["spent 180000 this month"]
+assert patron.segment_members(windows, facts)[0]["segments"] == ["spent 180000 on suits this month"]
 # Anna's order leaves the window 30 days after it: her next change.
 update = patron.update_segments(windows, None, facts[0])
 assert update["next_change"] == datetime(2024, 7, 20, 10, 0, 1, tzinfo=timezone.utc)

@@ -550,12 +550,22 @@ class Purchase(TypedDict):
     total: float
 
 
+class BoughtOnce(TypedDict):
+    """One order's purchase of a product, category or brand."""
+
+    at: datetime
+    quantity: float
+    spent: float
+
+
 class Bought(TypedDict):
     orders: int
     quantity: float
     spent: float
     first_at: datetime
     last_at: datetime
+    history: NotRequired[list[BoughtOnce]]
+    """Each order with it, newest first (what windows read; facts a host writes may leave it out)."""
 
 
 class CartFacts(TypedDict):

@@ -145,7 +145,7 @@ pub struct Purchase {
 }
 
 /// Purchases of one product, category or brand, in orders that count.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bought {
     /// Orders that contain it.
@@ -158,6 +158,49 @@ pub struct Bought {
     pub first_at: Timestamp,
     /// The latest order with it.
     pub last_at: Timestamp,
+    /// Each order with it, newest first: what counts and sums within a time
+    /// window read ("spent over 1000 on suits in the last 30 days"). Facts a
+    /// host writes itself may leave it out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<BoughtOnce>,
+}
+
+impl Bought {
+    /// `history` is left out or holds each order, newest first.
+    fn check(&self) -> Result<()> {
+        if self.history.is_empty() {
+            return Ok(());
+        }
+        if self.history.len() as u64 != self.orders {
+            return Err(Error::invalid(
+                "history",
+                format!(
+                    "expected one entry per order ({}), got {}",
+                    self.orders,
+                    self.history.len()
+                ),
+            ));
+        }
+        if self.history.windows(2).any(|w| w[0].at < w[1].at) {
+            return Err(Error::invalid(
+                "history",
+                "expected the orders newest first",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One order's purchase of a product, category or brand.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoughtOnce {
+    /// When the order was placed.
+    pub at: Timestamp,
+    /// Units bought in it.
+    pub quantity: f64,
+    /// Spent on it in that order.
+    pub spent: f64,
 }
 
 /// The open cart.
@@ -261,6 +304,16 @@ impl Facts {
         }
         if let Some(t) = &self.checkouts {
             t.check(false).map_err(|e| e.within("checkouts"))?;
+        }
+        let bought = [
+            ("bought_products", &self.bought_products),
+            ("bought_categories", &self.bought_categories),
+            ("bought_brands", &self.bought_brands),
+        ];
+        for (name, map) in bought {
+            for (key, b) in map {
+                b.check().map_err(|e| e.within(&format!("{name}.{key}")))?;
+            }
         }
         if !self.purchases.is_empty() {
             if self.purchases.len() as u64 != self.orders {
@@ -450,11 +503,26 @@ impl Profile {
                             spent,
                             first_at: order.at,
                             last_at: order.at,
+                            history: Vec::new(),
+                        })
+                        .history
+                        .push(BoughtOnce {
+                            at: order.at,
+                            quantity,
+                            spent,
                         });
                 }
             }
         }
+        // Newest first, as the times of tallies.
         facts.purchases.reverse();
+        for map in [
+            &mut facts.bought_products,
+            &mut facts.bought_categories,
+            &mut facts.bought_brands,
+        ] {
+            map.values_mut().for_each(|b| b.history.reverse());
+        }
         if facts.orders > 0 {
             facts.average_order_value = Some(facts.revenue / facts.orders as f64);
             facts.days_since_last_order =

@@ -525,8 +525,9 @@ fn window(
             &at,
             format!(
                 "`{field}` is not a count of events; `within_days` applies to orders, revenue, \
-                 checkouts.count and the `count` of viewed_products, viewed_categories, \
-                 viewed_brands, searches, coupons, surveys and custom_events"
+                 the orders, quantity and spent of bought_products, bought_categories and \
+                 bought_brands, checkouts.count and the `count` of viewed_products, \
+                 viewed_categories, viewed_brands, searches, coupons, surveys and custom_events"
             ),
         ));
     };

@@ -385,6 +385,9 @@ impl Field {
     pub(crate) fn window_limit(&self) -> Option<Option<f64>> {
         match self {
             Field::Top(Top::Orders | Top::Revenue) => Some(None),
+            Field::Bought(_, _, BoughtStat::Orders | BoughtStat::Quantity | BoughtStat::Spent) => {
+                Some(None)
+            }
             Field::Tally(_, _, TallyStat::Count) | Field::Checkouts(TallyStat::Count) => {
                 Some(Some(RECENT_TIMES as f64))
             }
@@ -424,6 +427,24 @@ impl Field {
             )),
         };
         match self {
+            Field::Bought(map, key, stat) => {
+                let Some(b) = bought_map(*map, facts).get(key) else {
+                    return Ok(match stat {
+                        BoughtStat::Orders => Val::Count(0),
+                        _ => Val::Number(0.0),
+                    });
+                };
+                if b.history.is_empty() {
+                    let name = BOUGHT.iter().find(|(_, m)| m == map).map_or("", |(n, _)| n);
+                    return Err(no_times(format!("{name}.{key}.history")));
+                }
+                let within = b.history.iter().filter(|o| within(o.at));
+                Ok(match stat {
+                    BoughtStat::Orders => Val::Count(within.count() as u64),
+                    BoughtStat::Quantity => Val::Number(within.map(|o| o.quantity).sum()),
+                    _ => Val::Number(within.map(|o| o.spent).sum()),
+                })
+            }
             Field::Top(Top::Orders) => Ok(Val::Count(purchases()?.count() as u64)),
             Field::Top(Top::Revenue) => Ok(Val::Number(purchases()?.map(|p| p.total).sum())),
             Field::Checkouts(_) => tally(facts.checkouts.as_ref(), &|| "checkouts.recent".into()),
@@ -445,6 +466,12 @@ impl Field {
             Field::Top(Top::Orders | Top::Revenue) => {
                 Box::new(facts.purchases.iter().map(|p| p.at))
             }
+            Field::Bought(map, key, _) => Box::new(
+                bought_map(*map, facts)
+                    .get(key)
+                    .into_iter()
+                    .flat_map(|b| b.history.iter().map(|o| o.at)),
+            ),
             Field::Checkouts(_) => Box::new(recent(facts.checkouts.as_ref())),
             Field::Tally(map, key, _) => Box::new(recent(tally_map(*map, facts).get(key))),
             _ => Box::new(std::iter::empty()),
@@ -457,14 +484,9 @@ impl Field {
             Field::ContactId => Some(Val::Text(facts.contact_id.as_str())),
             Field::AsOf => Some(Val::Time(facts.as_of)),
             Field::Top(top) => read_top(*top, facts),
-            Field::Bought(map, key, stat) => {
-                let map = match map {
-                    BoughtMap::Products => &facts.bought_products,
-                    BoughtMap::Categories => &facts.bought_categories,
-                    BoughtMap::Brands => &facts.bought_brands,
-                };
-                map.get(key).map(|b| read_bought(b, *stat))
-            }
+            Field::Bought(map, key, stat) => bought_map(*map, facts)
+                .get(key)
+                .map(|b| read_bought(b, *stat)),
             Field::Tally(map, key, stat) => tally_map(*map, facts)
                 .get(key)
                 .map(|t| read_tally(t, *stat)),
@@ -518,6 +540,14 @@ impl Field {
                 }),
             }),
         }
+    }
+}
+
+fn bought_map(map: BoughtMap, facts: &Facts) -> &std::collections::BTreeMap<String, Bought> {
+    match map {
+        BoughtMap::Products => &facts.bought_products,
+        BoughtMap::Categories => &facts.bought_categories,
+        BoughtMap::Brands => &facts.bought_brands,
     }
 }
 
