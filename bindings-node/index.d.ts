@@ -359,8 +359,8 @@ export interface Profile {
   custom?: Record<string, Tally>
   seen?: string
 }
-/** One order that counts: when, and what was paid (newest first in Facts). */
-export interface Purchase { at: Timestamp, total: number }
+/** One order that counts: when, and what was paid (newest first in Facts.purchases). */
+export interface OrderTotal { at: Timestamp, total: number }
 /** One order's purchase of a product, category or brand. */
 export interface BoughtOnce { at: Timestamp, quantity: number, spent: number }
 /** Purchases of one product, category or brand; `history` holds each order, newest first (what windows read). */
@@ -399,7 +399,7 @@ export interface Facts {
   average_interval_days?: number
   next_order_expected?: string
   at_risk: boolean
-  purchases?: Purchase[]
+  purchases?: OrderTotal[]
   bought_products?: Record<string, Bought>
   bought_categories?: Record<string, Bought>
   bought_brands?: Record<string, Bought>

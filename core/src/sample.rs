@@ -154,7 +154,7 @@ pub fn facts(n: usize, as_of: crate::model::Timestamp, seed: u64) -> Vec<crate::
                     // Evenly spaced from the first order to the last, newest first.
                     let span = last.get() - first.get();
                     f.purchases = (0..orders)
-                        .map(|k| crate::profile::Purchase {
+                        .map(|k| crate::profile::OrderTotal {
                             at: (last.get() - span * k as i32 / (orders - 1).max(1) as i32).into(),
                             total: aov,
                         })

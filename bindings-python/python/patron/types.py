@@ -543,8 +543,8 @@ class AppliedEvent(TypedDict):
     applied: bool
 
 
-class Purchase(TypedDict):
-    """One order that counts: when, and what was paid (newest first in ``Facts``)."""
+class OrderTotal(TypedDict):
+    """One order that counts: when, and what was paid (newest first in ``Facts.purchases``)."""
 
     at: datetime
     total: float
@@ -612,7 +612,7 @@ class Facts(TypedDict):
     average_interval_days: NotRequired[float]
     next_order_expected: NotRequired[date]
     at_risk: bool
-    purchases: NotRequired[list[Purchase]]
+    purchases: NotRequired[list[OrderTotal]]
     bought_products: NotRequired[dict[str, Bought]]
     bought_categories: NotRequired[dict[str, Bought]]
     bought_brands: NotRequired[dict[str, Bought]]

@@ -72,7 +72,7 @@ pub struct Facts {
     /// within a time window read ("3 orders in the last 365 days"). Facts a
     /// host writes itself may leave it out; such windows cannot be read then.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub purchases: Vec<Purchase>,
+    pub purchases: Vec<OrderTotal>,
     /// Bought products, by product id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bought_products: BTreeMap<String, Bought>,
@@ -137,7 +137,7 @@ pub struct Facts {
 /// One order that counts: when it was placed and what was paid.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Purchase {
+pub struct OrderTotal {
     /// When it was placed.
     pub at: Timestamp,
     /// What the customer paid, in the facts' currency.
@@ -168,27 +168,33 @@ pub struct Bought {
 impl Bought {
     /// `history` is left out or holds each order, newest first.
     fn check(&self) -> Result<()> {
-        if self.history.is_empty() {
-            return Ok(());
-        }
-        if self.history.len() as u64 != self.orders {
-            return Err(Error::invalid(
-                "history",
-                format!(
-                    "expected one entry per order ({}), got {}",
-                    self.orders,
-                    self.history.len()
-                ),
-            ));
-        }
-        if self.history.windows(2).any(|w| w[0].at < w[1].at) {
-            return Err(Error::invalid(
-                "history",
-                "expected the orders newest first",
-            ));
-        }
-        Ok(())
+        check_per_order(&self.history, |o| o.at, self.orders, "history")
     }
+}
+
+/// A list of one entry per order, newest first, unless left out.
+fn check_per_order<T>(
+    items: &[T],
+    at: impl Fn(&T) -> Timestamp,
+    orders: u64,
+    path: &str,
+) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    if items.len() as u64 != orders {
+        return Err(Error::invalid(
+            path,
+            format!(
+                "expected one entry per order ({orders}), got {}",
+                items.len()
+            ),
+        ));
+    }
+    if items.windows(2).any(|w| at(&w[0]) < at(&w[1])) {
+        return Err(Error::invalid(path, "expected the orders newest first"));
+    }
+    Ok(())
 }
 
 /// One order's purchase of a product, category or brand.
@@ -315,29 +321,12 @@ impl Facts {
                 b.check().map_err(|e| e.within(&format!("{name}.{key}")))?;
             }
         }
-        if !self.purchases.is_empty() {
-            if self.purchases.len() as u64 != self.orders {
-                return Err(Error::invalid(
-                    "purchases",
-                    format!(
-                        "expected one entry per order that counts ({}), got {}",
-                        self.orders,
-                        self.purchases.len()
-                    ),
-                ));
-            }
-            if self.purchases.windows(2).any(|w| w[0].at < w[1].at) {
-                return Err(Error::invalid(
-                    "purchases",
-                    "expected the orders newest first",
-                ));
-            }
-            if let Some(i) = self.purchases.iter().position(|p| !p.total.is_finite()) {
-                return Err(Error::invalid(
-                    format!("purchases[{i}].total"),
-                    "expected a finite amount",
-                ));
-            }
+        check_per_order(&self.purchases, |p| p.at, self.orders, "purchases")?;
+        if let Some(i) = self.purchases.iter().position(|p| !p.total.is_finite()) {
+            return Err(Error::invalid(
+                format!("purchases[{i}].total"),
+                "expected a finite amount",
+            ));
         }
         Ok(())
     }
@@ -457,7 +446,7 @@ impl Profile {
             facts.revenue += order.total.get();
             facts.first_order_at.get_or_insert(order.at);
             facts.last_order_at = Some(order.at);
-            facts.purchases.push(Purchase {
+            facts.purchases.push(OrderTotal {
                 at: order.at,
                 total: order.total.get(),
             });

@@ -63,7 +63,9 @@ pub use enrich::{
     Enrich, PredictConfig, Predicted, facts_with, with_contacts, with_lifecycle, with_predictions,
     with_rfm,
 };
-pub use facts::{Bought, BoughtOnce, CartFacts, Engagement, Facts, Purchase, facts_all, summaries};
+pub use facts::{
+    Bought, BoughtOnce, CartFacts, Engagement, Facts, OrderTotal, facts_all, summaries,
+};
 pub use seen::SeenIds;
 
 /// The version of the stored form; a profile of another version is refused

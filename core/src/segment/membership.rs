@@ -156,17 +156,6 @@ impl Registry {
     /// `previous` (the membership kept from the last update, or none for a
     /// new contact). A segment in `previous` that no longer exists is left.
     pub fn update(&self, previous: Option<&Membership>, facts: &Facts) -> Result<Update> {
-        if let Some(p) = previous
-            && p.contact_id != facts.contact_id.as_str()
-        {
-            return Err(Error::invalid(
-                "previous.contact_id",
-                format!(
-                    "the membership is of contact `{}`, the facts of `{}`",
-                    p.contact_id, facts.contact_id
-                ),
-            ));
-        }
         let now: Vec<String> = self
             .members_of(facts)?
             .into_iter()
