@@ -345,18 +345,41 @@ impl Facts {
     /// [`Facts::at`] in place: moves these facts to moment `t` without
     /// copying the maps, for callers that try many moments.
     pub fn move_to(&mut self, t: Timestamp) {
+        self.days_since_last_activity = self.days_since_last_activity_at(t);
+        self.days_since_last_order = self.days_since_last_order_at(t);
+        let age = self.cart_age_at(t);
+        if let (Some(cart), Some(age)) = (&mut self.cart, age) {
+            cart.age_seconds = age;
+        }
+        self.at_risk = self.at_risk_at(t);
         self.as_of = t;
-        self.days_since_last_activity = self.last_activity_at.map(|a| a.whole_days_until(t));
+    }
+
+    /// `days_since_last_activity` at moment `t`.
+    pub(crate) fn days_since_last_activity_at(&self, t: Timestamp) -> Option<u64> {
+        self.last_activity_at.map(|a| a.whole_days_until(t))
+    }
+
+    /// `days_since_last_order` at moment `t` (as it is without orders).
+    pub(crate) fn days_since_last_order_at(&self, t: Timestamp) -> Option<u64> {
         if self.orders > 0 {
-            self.days_since_last_order = self.last_order_at.map(|o| o.whole_days_until(t));
+            self.last_order_at.map(|o| o.whole_days_until(t))
+        } else {
+            self.days_since_last_order
         }
-        if let Some(cart) = &mut self.cart {
-            cart.age_seconds =
-                u64::try_from((t.get() - cart.updated_at.get()).num_seconds()).unwrap_or(0);
-        }
-        self.at_risk = self
-            .next_order_expected
-            .is_some_and(|n| t.get().date_naive() > n.get());
+    }
+
+    /// The open cart's `age_seconds` at moment `t`.
+    pub(crate) fn cart_age_at(&self, t: Timestamp) -> Option<u64> {
+        self.cart
+            .as_ref()
+            .map(|cart| u64::try_from((t.get() - cart.updated_at.get()).num_seconds()).unwrap_or(0))
+    }
+
+    /// The average-interval rule's `at_risk` at moment `t`.
+    pub(crate) fn at_risk_at(&self, t: Timestamp) -> bool {
+        self.next_order_expected
+            .is_some_and(|n| t.get().date_naive() > n.get())
     }
 }
 

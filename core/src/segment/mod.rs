@@ -235,8 +235,9 @@ impl Rule {
 
     /// Whether the contact these facts describe matches, with segment
     /// references answered by `segment` (see [`Registry`]).
+    #[cfg(test)]
     fn eval(&self, facts: &Facts, segment: &mut dyn FnMut(&str) -> Result<bool>) -> Result<bool> {
-        eval(&self.expr, facts, segment)
+        eval(&self.expr, facts, facts.as_of, segment)
     }
 
     /// The segments this rule refers to.
@@ -677,10 +678,14 @@ fn compare(a: Got<'_>, b: &Scalar) -> Option<std::cmp::Ordering> {
     }
 }
 
-fn holds(c: &Condition, facts: &Facts) -> Result<bool> {
+/// Whether condition `c` holds for the contact of `facts` at moment `now`
+/// (the facts' `as_of`, or a later moment as if nothing had happened since).
+fn holds(c: &Condition, facts: &Facts, now: Timestamp) -> Result<bool> {
     Ok(match &c.operand {
-        Operand::Field(_, other) => holds_between(c, c.read.read(facts), other.read(facts)),
-        _ => holds_for(c, value_of(c, facts)?, facts.as_of, zone_of(facts)),
+        Operand::Field(_, other) => {
+            holds_between(c, c.read.read_at(facts, now), other.read_at(facts, now))
+        }
+        _ => holds_for(c, value_of(c, facts, now)?, now, zone_of(facts)),
     })
 }
 
@@ -702,12 +707,12 @@ fn day_in(zone: Option<chrono_tz::Tz>, t: Timestamp) -> NaiveDate {
 
 /// The contact's value a condition reads: the field, or its count (or sum)
 /// within the condition's window.
-fn value_of<'a>(c: &Condition, facts: &'a Facts) -> Result<Option<Val<'a>>> {
+fn value_of<'a>(c: &Condition, facts: &'a Facts, now: Timestamp) -> Result<Option<Val<'a>>> {
     match c.within_days {
-        None => Ok(c.read.read(facts)),
+        None => Ok(c.read.read_at(facts, now)),
         Some(days) => c
             .read
-            .read_within(facts, days)
+            .read_within(facts, days, now)
             .map(Some)
             .map_err(|(path, message)| invalid(&path, message)),
     }
@@ -854,11 +859,16 @@ fn in_bucket(contact_id: &str, salt: &str, percent: f64) -> bool {
     ((hash % 10_000) as f64) < percent * 100.0
 }
 
-fn eval(expr: &Expr, facts: &Facts, segment: &mut dyn FnMut(&str) -> Result<bool>) -> Result<bool> {
+fn eval(
+    expr: &Expr,
+    facts: &Facts,
+    now: Timestamp,
+    segment: &mut dyn FnMut(&str) -> Result<bool>,
+) -> Result<bool> {
     Ok(match expr {
         Expr::All(items) => {
             for item in items {
-                if !eval(item, facts, segment)? {
+                if !eval(item, facts, now, segment)? {
                     return Ok(false);
                 }
             }
@@ -866,16 +876,16 @@ fn eval(expr: &Expr, facts: &Facts, segment: &mut dyn FnMut(&str) -> Result<bool
         }
         Expr::Any(items) => {
             for item in items {
-                if eval(item, facts, segment)? {
+                if eval(item, facts, now, segment)? {
                     return Ok(true);
                 }
             }
             false
         }
-        Expr::Not(inner) => !eval(inner, facts, segment)?,
+        Expr::Not(inner) => !eval(inner, facts, now, segment)?,
         Expr::Segment(name) => segment(name)?,
         Expr::Bucket { percent, salt } => in_bucket(facts.contact_id.as_str(), salt, *percent),
-        Expr::Compare(c) => holds(c, facts)?,
+        Expr::Compare(c) => holds(c, facts, now)?,
     })
 }
 
@@ -950,8 +960,8 @@ fn explain(expr: &Expr, facts: &Facts, registry: &Registry) -> Result<Explanatio
             name: Some(c.field.clone()),
             op: Some(op_name(c.op)),
             within_days: c.within_days,
-            value: value_of(c, facts)?.map(Val::to_json),
-            result: holds(c, facts)?,
+            value: value_of(c, facts, facts.as_of)?.map(Val::to_json),
+            result: holds(c, facts, facts.as_of)?,
             parts: Vec::new(),
         },
     })
@@ -1262,13 +1272,26 @@ impl Registry {
     /// Whether the contact is in the segment at `place`, remembering each
     /// segment's result for this contact in `memo`.
     fn eval_at(&self, place: usize, facts: &Facts, memo: &mut [Option<bool>]) -> Result<bool> {
+        self.eval_then(place, facts, facts.as_of, memo)
+    }
+
+    /// [`Registry::eval_at`] at moment `now`, as if nothing had happened
+    /// between the facts' `as_of` and then (see [`Facts::at`]), without
+    /// moving a copy of the facts.
+    fn eval_then(
+        &self,
+        place: usize,
+        facts: &Facts,
+        now: Timestamp,
+        memo: &mut [Option<bool>],
+    ) -> Result<bool> {
         if let Some(known) = memo[place] {
             return Ok(known);
         }
         let result = match &self.segments[place].1 {
-            Segment::Dynamic(rule) => rule.eval(facts, &mut |target| {
+            Segment::Dynamic(rule) => eval(&rule.expr, facts, now, &mut |target| {
                 let target = self.find(target)?;
-                self.eval_at(target, facts, memo)
+                self.eval_then(target, facts, now, memo)
             })?,
             Segment::Static(list) => list.contains(facts.contact_id.as_str()),
         };

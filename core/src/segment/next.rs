@@ -8,7 +8,8 @@
 //! window plus the window), a count of days or seconds since a time
 //! crossing a number in a condition, the day after the expected next order.
 //! Each such instant after `as_of` is a candidate; the segments are
-//! evaluated on the facts moved to each candidate ([`Facts::at`]) in order,
+//! evaluated at each candidate in order, as on the facts moved there
+//! ([`Facts::at`]) but reading the moving fields in place,
 //! and the first that changes them is the answer. Between candidates nothing
 //! a rule reads changes, so the answer is exact. RFM scores do not move by
 //! themselves (they rank the whole base), so rules over them never flip here.
@@ -67,7 +68,6 @@ impl Registry {
         candidates.dedup();
         let n = self.segments.len();
         let mut now_memo = vec![None; n];
-        let mut later = facts.clone();
         let mut i = 0;
         while i < candidates.len() {
             let t = candidates[i].0;
@@ -76,10 +76,9 @@ impl Registry {
                 places.push(candidates[i].1);
                 i += 1;
             }
-            later.move_to(t);
             let mut later_memo = vec![None; n];
             for place in places {
-                if self.eval_at(place, &later, &mut later_memo)?
+                if self.eval_then(place, facts, t, &mut later_memo)?
                     != self.eval_at(place, facts, &mut now_memo)?
                 {
                     return Ok(Some(t));

@@ -402,10 +402,10 @@ impl Field {
         &self,
         facts: &'a Facts,
         days: f64,
+        now: Timestamp,
     ) -> Result<Val<'a>, (String, String)> {
-        let within = |t: Timestamp| {
-            super::within_last_days(days, (facts.as_of.get() - t.get()).num_seconds())
-        };
+        let within =
+            |t: Timestamp| super::within_last_days(days, (now.get() - t.get()).num_seconds());
         let no_times = |path: String| {
             let message = format!(
                 "these facts carry no times for `{path}`, so what happened within {days} days \
@@ -475,6 +475,27 @@ impl Field {
             Field::Checkouts(_) => Box::new(recent(facts.checkouts.as_ref())),
             Field::Tally(map, key, _) => Box::new(recent(tally_map(*map, facts).get(key))),
             _ => Box::new(std::iter::empty()),
+        }
+    }
+
+    /// The contact's value at moment `now`, as on the facts moved there
+    /// ([`Facts::at`]): the fields that count time from `as_of` are read
+    /// for `now`, the rest as they are.
+    pub(crate) fn read_at<'a>(&self, facts: &'a Facts, now: Timestamp) -> Option<Val<'a>> {
+        if now == facts.as_of {
+            return self.read(facts);
+        }
+        match self {
+            Field::AsOf => Some(Val::Time(now)),
+            Field::Top(Top::DaysSinceLastOrder) => {
+                facts.days_since_last_order_at(now).map(Val::Count)
+            }
+            Field::Top(Top::DaysSinceLastActivity) => {
+                facts.days_since_last_activity_at(now).map(Val::Count)
+            }
+            Field::Top(Top::AtRisk) => Some(Val::Bool(facts.at_risk_at(now))),
+            Field::Cart(CartStat::AgeSeconds) => facts.cart_age_at(now).map(Val::Count),
+            _ => self.read(facts),
         }
     }
 
