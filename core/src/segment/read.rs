@@ -395,9 +395,10 @@ impl Field {
         }
     }
 
-    /// The count (or, for revenue, the sum) of what happened in the last
-    /// `days` days before the facts' `as_of`: zero when nothing did. Fails,
-    /// with the path and why, on facts that carry no times for the field.
+    /// The count (or, for revenue and what was bought, the sum) of what
+    /// happened in the last `days` days before `now`: zero when nothing
+    /// did. Fails, with the path and why, on facts that carry no times for
+    /// the field.
     pub(crate) fn read_within<'a>(
         &self,
         facts: &'a Facts,
