@@ -825,7 +825,7 @@ fn anniversary_in(day: NaiveDate, year: i32) -> Option<NaiveDate> {
         .or_else(|| NaiveDate::from_ymd_opt(year, day.month(), day.day() - 1))
 }
 
-/// The first anniversary of `day` on or after `today` (UTC days).
+/// The first anniversary of `day` on or after `today` (a calendar day).
 fn next_anniversary(day: NaiveDate, today: NaiveDate) -> NaiveDate {
     use chrono::Datelike;
     (today.year()..=today.year() + 1)

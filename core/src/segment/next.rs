@@ -143,7 +143,7 @@ fn candidates(c: &Condition, facts: &Facts, out: &mut Vec<Timestamp>) {
     }
     if let (Op::AnniversaryWithinDays, Operand::Days(days)) = (c.op, &c.operand) {
         // In the window from `days` days before each anniversary to the day
-        // after it (UTC days), around `as_of`'s year.
+        // after it (the contact's days), around `as_of`'s year.
         let day = match c.read.read(facts).and_then(|v| value_as(v, c.kind)) {
             Some(super::Got::Date(d)) => d,
             Some(super::Got::Time(t)) => t.get().date_naive(),
