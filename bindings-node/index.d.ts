@@ -578,8 +578,11 @@ export function smsMeasure (text: string): SmsMeasure
 export function smsFit (text: string, fit?: Data | null): SmsFitted
 /** Fits a push title and body to their limits. */
 export function pushFit (title: string, body: string, limits?: Data | null): Push
-/** Renders a campaign (one template per variant) for every recipient, off the event loop. */
-export function renderCampaign (campaign: Data, templates: TemplateSpec[], recipients: Data[], now: TimestampInput): Promise<CampaignResult>
+/**
+ * Renders a campaign (one template per variant) for every recipient, off the event loop.
+ * `recipients` is an array of objects, or the JSON text of one (a string or Buffer), passed on as is.
+ */
+export function renderCampaign (campaign: Data, templates: TemplateSpec[], recipients: Data[] | JsonText, now: TimestampInput): Promise<CampaignResult>
 /** Issues one code per contact in a campaign; store the returned state. */
 export function issueCoupons (pool: Data, state: PoolState | Data | null, campaignId: string, contactIds: string[], now: TimestampInput): Promise<{ issued: IssuedCoupon[], state: PoolState }>
 /** Records the use of a code. */

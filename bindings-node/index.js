@@ -131,6 +131,13 @@ function textOf (text) {
   throw new ValidationError('expected JSON text as a string or Buffer', { code: 'validation', path: '' })
 }
 
+// Campaign recipients: objects, or the JSON text of their array as it came
+// from a file or a database (passed on as is).
+function recipientsText (recipients) {
+  if (typeof recipients === 'string' || recipients instanceof Uint8Array) return textOf(recipients)
+  return encode(recipients, 'recipients', 'recipients')
+}
+
 function invoke (fn, ...args) {
   try {
     return fn(...args)
@@ -388,7 +395,7 @@ module.exports = {
     call(native.pushFitJson, String(title), String(body), limits == null ? 'null' : encode(limits, 'limits', 'limits')),
   renderCampaign: async (campaign, templates, recipients, now) =>
     callAsync(native.renderCampaignJson, encode(campaign, 'campaign', 'campaign'), encode(templates, 'templates', 'templates'),
-      encode(recipients, 'recipients', 'recipients'), encodeTime(now, 'now')),
+      recipientsText(recipients), encodeTime(now, 'now')),
   issueCoupons: async (pool, state, campaignId, contactIds, now) =>
     callAsync(native.issueCouponsJson, encode(pool, 'pool', 'pool'), state == null ? 'null' : encode(state, 'state', 'state'),
       String(campaignId), encode(contactIds, 'contact_ids', 'contact_ids'), encodeTime(now, 'now')),

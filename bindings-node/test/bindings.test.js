@@ -114,3 +114,17 @@ test('a stored profile round-trips through JSON and folds on', async () => {
   assert.equal(facts.next_order_expected, '2024-07-02')
   await assert.rejects(patron.customerSummaries([profile], '2024-05-02T00:00:00Z'), { code: 'validation', path: 'profiles[0].events.last_at' })
 })
+
+test('campaign recipients may come as the JSON text of their array', async () => {
+  const doc = JSON.parse(fs.readFileSync(path.join(__dirname, '../../tests/vectors/v1/message.json'), 'utf8'))
+  const cases = doc.cases.filter((c) => c.input.recipients && !c.error)
+  assert.ok(cases.length > 0)
+  for (const { input: v } of cases) {
+    const want = await patron.renderCampaign(v.campaign, v.templates, v.recipients, v.now)
+    const text = JSON.stringify(v.recipients)
+    assert.deepEqual(await patron.renderCampaign(v.campaign, v.templates, text, v.now), want)
+    assert.deepEqual(await patron.renderCampaign(v.campaign, v.templates, Buffer.from(text), v.now), want)
+  }
+  await assert.rejects(patron.renderCampaign(cases[0].input.campaign, cases[0].input.templates, '[{', cases[0].input.now),
+    (e) => e instanceof patron.PatronError && e.code === 'json')
+})

@@ -24,7 +24,7 @@ pub enum JsonText {
 }
 
 impl JsonText {
-    fn as_str(&self) -> patron::Result<&str> {
+    pub fn as_str(&self) -> patron::Result<&str> {
         match self {
             JsonText::Str(s) => Ok(s),
             JsonText::Bytes(b) => std::str::from_utf8(b).map_err(|e| patron::Error::Json {

@@ -70,6 +70,29 @@ def test_json_text_may_be_bytes() -> None:
         patron.parse_event_json(b"\xff\xfe")
 
 
+def test_campaign_recipients_as_json_text_render_as_dicts_do() -> None:
+    import json
+
+    from conftest import load_cases
+
+    cases = [c for name, c in load_cases() if name.startswith("message/") and "recipients" in c["input"]]
+    assert cases
+    for case in cases:
+        v = case["input"]
+        if "error" in case:
+            continue
+        want = patron.render_campaign(v["campaign"], v["templates"], v["recipients"], v["now"])
+        text = json.dumps(v["recipients"])
+        assert patron.render_campaign(v["campaign"], v["templates"], text, v["now"]) == want
+        assert patron.render_campaign(v["campaign"], v["templates"], text.encode(), v["now"]) == want
+    v = next(c["input"] for c in cases if "error" not in c)
+    with pytest.raises(patron.ValidationError) as info:
+        patron.render_campaign(v["campaign"], v["templates"], '[{"contact": {"id": ""}}]', v["now"])
+    assert (info.value.path or "").startswith("recipients[0]")
+    with pytest.raises(patron.JsonError):
+        patron.render_campaign(v["campaign"], v["templates"], b"[{", v["now"])
+
+
 def test_unsupported_python_types_name_their_path() -> None:
     with pytest.raises(patron.ValidationError) as info:
         patron.parse_contact({"id": "c", "attributes": {"x": object()}})

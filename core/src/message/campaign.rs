@@ -16,8 +16,11 @@
 //!   message, so that the groups compare like with like.
 //! - **Streaming.** Recipients are read from an iterator `chunk` at a time,
 //!   rendered with rayon, and handed to the sink (or written to the writer)
-//!   in input order before the next chunk is read: memory holds one chunk,
-//!   whatever the audience size.
+//!   in input order. The calling thread reads the next chunk and hands over
+//!   the previous one while the pool renders, so memory holds at most three
+//!   chunks, whatever the audience size. Within a chunk, the values built
+//!   for one recipient's products and blocks are reused for the next
+//!   recipients who have the same ones.
 //! - **Failures.** A recipient whose render fails (an unknown field in one
 //!   contact's data) is reported as `failed` with its error; the others go on.
 //!
@@ -47,12 +50,13 @@
 //! # Ok::<(), patron::Error>(())
 //! ```
 
+use std::borrow::Borrow;
 use std::io::Write;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::context::{MessageInfo, Recipient};
+use super::context::{Cache, MessageInfo, Recipient, Shared};
 use super::template::{Message, Template};
 use crate::error::{Error, Result};
 use crate::hash::fnv1a;
@@ -233,6 +237,14 @@ impl Summary {
             Status::Failed => self.failed += 1,
         }
     }
+
+    fn add(&mut self, other: &Summary) {
+        self.audience += other.audience;
+        self.rendered += other.rendered;
+        self.control += other.control;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+    }
 }
 
 fn outcome(contact_id: &Id, status: Status) -> Outcome {
@@ -254,6 +266,43 @@ pub fn render_one(
     templates: &[Template],
     recipient: &Recipient,
     now: Timestamp,
+) -> Outcome {
+    let prepared = prepare(campaign, templates);
+    decide(campaign, &prepared, recipient, now, None)
+}
+
+/// One variant's template with the values shared by all its letters.
+struct Prepared<'t> {
+    template: &'t Template,
+    variant: Option<Name>,
+    shared: Shared,
+}
+
+fn prepare<'t>(campaign: &Campaign, templates: &'t [Template]) -> Vec<Prepared<'t>> {
+    (0..campaign.variants.len().max(1))
+        .map(|index| {
+            let variant = campaign.variants.get(index).cloned();
+            let info = MessageInfo {
+                campaign_id: Some(campaign.id.clone()),
+                step: campaign.step.clone(),
+                variant: variant.clone(),
+            };
+            let template = &templates[index.min(templates.len() - 1)];
+            Prepared {
+                template,
+                variant,
+                shared: template.shared(&info),
+            }
+        })
+        .collect()
+}
+
+fn decide<'a>(
+    campaign: &Campaign,
+    prepared: &[Prepared<'_>],
+    recipient: &'a Recipient,
+    now: Timestamp,
+    caches: Option<&mut [Cache<'a>]>,
 ) -> Outcome {
     let c = &recipient.contact;
     if !c.consent.allows(&campaign.channel, campaign.purpose) {
@@ -277,14 +326,11 @@ pub fn render_one(
         return outcome(&c.id, Status::Control);
     }
     let index = campaign.variant_of(c.id.as_str());
-    let variant = campaign.variants.get(index).cloned();
-    let info = MessageInfo {
-        campaign_id: Some(campaign.id.clone()),
-        step: campaign.step.clone(),
-        variant: variant.clone(),
-    };
-    let template = &templates[index.min(templates.len() - 1)];
-    match template.render(recipient, now, &info) {
+    let p = &prepared[index];
+    let variant = p.variant.clone();
+    // One cache per variant: product links carry the variant.
+    let cache = caches.map(|caches| &mut caches[index]);
+    match p.template.render_with(recipient, now, &p.shared, cache) {
         Ok(Message {
             subject,
             html,
@@ -327,8 +373,72 @@ fn check_templates(campaign: &Campaign, templates: &[Template]) -> Result<()> {
     Ok(())
 }
 
+/// Renders the audience chunk by chunk: `work` turns a slice of a chunk into
+/// `T` on the thread pool, with caches (one per variant) that live as long
+/// as a pool job, over many slices of the chunk, and `consume` gets each
+/// chunk's results in input order on the calling thread. While the pool
+/// renders one chunk, the calling thread hands the previous chunk to
+/// `consume` and reads the next one from `recipients`, so neither waits for
+/// the other; memory holds at most three chunks.
+fn drive<I, T, W, C>(campaign: &Campaign, recipients: I, work: W, mut consume: C) -> Result<()>
+where
+    I: IntoIterator,
+    I::Item: Borrow<Recipient> + Send + Sync,
+    T: Send,
+    W: for<'a> Fn(&mut Vec<Cache<'a>>, &'a [I::Item]) -> T + Sync,
+    C: FnMut(Vec<T>) -> Result<()>,
+{
+    let chunk = campaign.chunk.unwrap_or(4096);
+    let variants = campaign.variants.len().max(1);
+    // Slices small enough to share the chunk among the threads and to keep
+    // each output buffer small.
+    let slice = (chunk / (rayon::current_num_threads() * 8)).clamp(8, 64);
+    let mut iter = recipients.into_iter();
+    let read = |iter: &mut I::IntoIter| -> Vec<I::Item> {
+        let mut batch = Vec::with_capacity(chunk);
+        batch.extend(iter.by_ref().take(chunk));
+        batch
+    };
+    let mut current = read(&mut iter);
+    let mut done: Option<Vec<T>> = None;
+    while !current.is_empty() {
+        let work = &work;
+        let batch = &current;
+        let mut rendered: Option<Vec<T>> = None;
+        let slot = &mut rendered;
+        // The render goes to the current pool (the one a caller `install`ed,
+        // or the global one); this thread meanwhile consumes and reads.
+        let next = rayon::in_place_scope(|s| {
+            s.spawn(move |_| {
+                *slot = Some(
+                    batch
+                        .par_chunks(slice)
+                        .map_init(
+                            || (0..variants).map(|_| Cache::default()).collect(),
+                            |caches, rs| work(caches, rs),
+                        )
+                        .collect(),
+                );
+            });
+            match done.take() {
+                Some(d) => consume(d).map(|()| read(&mut iter)),
+                None => Ok(read(&mut iter)),
+            }
+        });
+        done = Some(rendered.unwrap_or_default());
+        current = next?;
+    }
+    match done {
+        Some(d) => consume(d),
+        None => Ok(()),
+    }
+}
+
 /// Renders the audience chunk by chunk; `sink` gets each chunk's outcomes in
-/// input order, and an error from it stops the run.
+/// input order, and an error from it stops the run. The next chunk is read
+/// and rendered while `sink` handles this one. Recipients may come by value
+/// or by reference (`&Recipient`), which saves a copy when the caller holds
+/// them already.
 pub fn run<I, F>(
     campaign: &Campaign,
     templates: &[Template],
@@ -337,33 +447,38 @@ pub fn run<I, F>(
     mut sink: F,
 ) -> Result<Summary>
 where
-    I: IntoIterator<Item = Recipient>,
+    I: IntoIterator,
+    I::Item: Borrow<Recipient> + Send + Sync,
     F: FnMut(&[Outcome]) -> Result<()>,
 {
     check_templates(campaign, templates)?;
-    let chunk = campaign.chunk.unwrap_or(4096);
+    let prepared = prepare(campaign, templates);
     let mut summary = Summary::default();
-    let mut iter = recipients.into_iter();
-    let mut batch: Vec<Recipient> = Vec::with_capacity(chunk);
-    loop {
-        batch.clear();
-        batch.extend(iter.by_ref().take(chunk));
-        if batch.is_empty() {
-            return Ok(summary);
-        }
-        let outcomes: Vec<Outcome> = batch
-            .par_iter()
-            .map(|r| render_one(campaign, templates, r, now))
-            .collect();
-        for o in &outcomes {
-            summary.count(o.status);
-        }
-        sink(&outcomes)?;
-    }
+    drive(
+        campaign,
+        recipients,
+        |caches, slice| {
+            slice
+                .iter()
+                .map(|r| decide(campaign, &prepared, r.borrow(), now, Some(caches)))
+                .collect::<Vec<Outcome>>()
+        },
+        |slices| {
+            let outcomes: Vec<Outcome> = slices.into_iter().flatten().collect();
+            for o in &outcomes {
+                summary.count(o.status);
+            }
+            sink(&outcomes)
+        },
+    )?;
+    Ok(summary)
 }
 
-/// Renders the audience and writes one JSON object a line (an [`Outcome`])
-/// to `writer`, in input order; lines are serialized in parallel too.
+/// Renders the audience (by value or by reference, as for [`run`]) and
+/// writes one JSON object a line (an [`Outcome`]) to `writer`, in input
+/// order. Letters are rendered and serialized on the
+/// thread pool, each slice of a chunk into one buffer; the calling thread
+/// only reads recipients and writes buffers.
 pub fn write<I, W>(
     campaign: &Campaign,
     templates: &[Template],
@@ -372,24 +487,37 @@ pub fn write<I, W>(
     mut writer: W,
 ) -> Result<Summary>
 where
-    I: IntoIterator<Item = Recipient>,
+    I: IntoIterator,
+    I::Item: Borrow<Recipient> + Send + Sync,
     W: Write,
 {
+    check_templates(campaign, templates)?;
+    let prepared = prepare(campaign, templates);
     let io = |e: std::io::Error| Error::io("writing the campaign", &e);
-    let summary = run(campaign, templates, recipients, now, |outcomes| {
-        let lines: Vec<Vec<u8>> = outcomes
-            .par_iter()
-            .map(|o| {
-                let mut line = serde_json::to_vec(o).unwrap_or_default();
-                line.push(b'\n');
-                line
-            })
-            .collect();
-        for line in &lines {
-            writer.write_all(line).map_err(io)?;
-        }
-        Ok(())
-    })?;
+    let mut summary = Summary::default();
+    drive(
+        campaign,
+        recipients,
+        |caches, slice| {
+            let mut lines = Vec::with_capacity(slice.len() * 2048);
+            let mut counts = Summary::default();
+            for r in slice {
+                let o = decide(campaign, &prepared, r.borrow(), now, Some(caches));
+                counts.count(o.status);
+                // Serializing an `Outcome` (strings and enums) cannot fail.
+                serde_json::to_writer(&mut lines, &o).unwrap_or_default();
+                lines.push(b'\n');
+            }
+            (lines, counts)
+        },
+        |slices| {
+            for (lines, counts) in &slices {
+                summary.add(counts);
+                writer.write_all(lines).map_err(io)?;
+            }
+            Ok(())
+        },
+    )?;
     writer.flush().map_err(io)?;
     Ok(summary)
 }
@@ -470,6 +598,103 @@ mod tests {
         }
     }
 
+    /// Recipients whose blocks share products, and products that differ
+    /// only in one shown field, rendered through a campaign (with its
+    /// caches) and one by one.
+    #[test]
+    fn campaign_letters_equal_single_renders_and_write_equals_run() {
+        let mut c = campaign(0.1);
+        c.variants = vec![Name::new("a").unwrap(), Name::new("b").unwrap()];
+        let spec = |tag: &str| {
+            TemplateSpec {
+            subject: Some(format!("{tag} {{{{ contact.first_name }}}}")),
+            html: Some(
+                "{% for p in blocks.picks %}<a href=\"{{ p.url }}\">{{ p.name }} {{ p.price }} {{ p.old_price }} {{ p.brand }} {{ p.image_url }}</a>{% endfor %}\
+                 {{ coupon.expires_at }} {{ links.u }} {{ campaign.variant }}"
+                    .into(),
+            ),
+            text: Some("{{ blocks | length }} {{ contact.tags | length }}".into()),
+            fallbacks: [("first_name".to_string(), "friend".to_string())].into(),
+            tracking: [("utm_source".to_string(), tag.to_string())].into(),
+            ..Default::default()
+        }
+        };
+        let templates = [
+            Template::new(spec("one")).unwrap(),
+            Template::new(spec("two")).unwrap(),
+        ];
+        let now = Timestamp::parse("2024-01-01T00:00:00Z").unwrap();
+        let people: Vec<Recipient> = (0..60)
+            .map(|i| {
+                let mut r = recipient(i, true);
+                let product = |j: usize| -> crate::model::Product {
+                    parse::from_json(&format!(
+                        r#"{{"id": "p{}", "name": "P & {}", "price": {}, "currency": "EUR",
+                            "url": "https://s.example/p?x={}#f"{}}}"#,
+                        j % 4,
+                        j % 3,
+                        10 + j % 5,
+                        j % 2,
+                        if j.is_multiple_of(7) {
+                            r#", "brand": "B", "old_price": 20"#
+                        } else {
+                            ""
+                        }
+                    ))
+                    .unwrap()
+                };
+                r.blocks
+                    .insert("picks".into(), (0..3).map(|k| product(i % 9 + k)).collect());
+                r.coupon = Some(super::super::CouponView {
+                    code: "X".parse().unwrap(),
+                    expires_at: Some(if i.is_multiple_of(3) {
+                        now
+                    } else {
+                        Timestamp::parse("2024-02-01T00:00:00Z").unwrap()
+                    }),
+                });
+                r.links.insert(
+                    "u".into(),
+                    format!("https://s.example/u/{i}").parse().unwrap(),
+                );
+                r
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        run(&c, &templates, people.clone(), now, |chunk| {
+            outcomes.extend_from_slice(chunk);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(outcomes.len(), people.len());
+        let mut rendered = 0;
+        for (r, o) in people.iter().zip(&outcomes) {
+            assert_eq!(o, &render_one(&c, &templates, r, now));
+            if o.status == Status::Rendered {
+                rendered += 1;
+                let index = c.variant_of(r.contact.id.as_str());
+                let info = MessageInfo {
+                    campaign_id: Some(c.id.clone()),
+                    step: None,
+                    variant: Some(c.variants[index].clone()),
+                };
+                let m = templates[index].render(r, now, &info).unwrap();
+                assert_eq!(
+                    (&o.subject, &o.html, &o.text),
+                    (&m.subject, &m.html, &m.text)
+                );
+            }
+        }
+        assert!(rendered > 40, "{rendered}");
+        let mut out = Vec::new();
+        write(&c, &templates, &people, now, &mut out).unwrap();
+        let want: String = outcomes
+            .iter()
+            .map(|o| serde_json::to_string(o).unwrap() + "\n")
+            .collect();
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+    }
+
     #[test]
     fn variants_need_one_template_each() {
         let mut c = campaign(0.0);
@@ -480,7 +705,7 @@ mod tests {
         })
         .unwrap();
         let now = Timestamp::parse("2024-01-01T00:00:00Z").unwrap();
-        let e = write(&c, &[t], Vec::new(), now, Vec::new()).unwrap_err();
+        let e = write(&c, &[t], Vec::<Recipient>::new(), now, Vec::new()).unwrap_err();
         assert_eq!(e.path(), Some("templates"));
     }
 }

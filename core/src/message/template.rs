@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::context::{self, CONTACT_FIELDS, MessageInfo, NAMES, Recipient};
+use super::context::{self, CONTACT_FIELDS, Cache, MessageInfo, NAMES, Plan, Recipient, Shared};
 use crate::error::{Error, Location, Result};
 use crate::model::{Id, Timestamp};
 
@@ -98,7 +98,7 @@ const PARTS: [(&str, &str); 3] = [
 pub struct Template {
     tera: tera::Tera,
     spec: TemplateSpec,
-    tracking: Vec<(String, String)>,
+    plan: Plan,
 }
 
 impl Template {
@@ -152,16 +152,28 @@ impl Template {
         }
         tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), *s)))
             .map_err(|e| from_tera(&spec, e))?;
-        let tracking = spec
-            .tracking
+        // The top-level names the parts read, with their partials; every
+        // name when a part could read the context in a way tera does not
+        // report (its `__tera_context` dump, a component's implicit
+        // arguments).
+        let opaque = sources
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        Ok(Template {
-            tera,
-            spec,
-            tracking,
-        })
+            .any(|(_, s)| s.contains("__tera") || s.contains("component"));
+        let mut read: Vec<&str> = Vec::new();
+        if !opaque {
+            for (name, _) in &sources {
+                let vars = tera
+                    .get_template_variables(name)
+                    .map_err(|e| from_tera(&spec, e))?;
+                read.extend(vars);
+            }
+        }
+        let plan = Plan::new(
+            (!opaque).then_some(read.as_slice()),
+            &spec.fallbacks,
+            &spec.tracking,
+        );
+        Ok(Template { tera, spec, plan })
     }
 
     /// The source this template was compiled from.
@@ -176,7 +188,24 @@ impl Template {
         now: Timestamp,
         info: &MessageInfo,
     ) -> Result<Message> {
-        let ctx = context::build(recipient, now, info, &self.spec.fallbacks, &self.tracking)?;
+        self.render_with(recipient, now, &self.shared(info), None)
+    }
+
+    /// The parts of every context that depend only on `info`.
+    pub(crate) fn shared(&self, info: &MessageInfo) -> Shared {
+        Shared::new(info, &self.plan)
+    }
+
+    /// [`Template::render`] with the `shared` values built once for many
+    /// recipients, and a `cache` of the values built for earlier ones.
+    pub(crate) fn render_with<'a>(
+        &self,
+        recipient: &'a Recipient,
+        now: Timestamp,
+        shared: &Shared,
+        cache: Option<&mut Cache<'a>>,
+    ) -> Result<Message> {
+        let ctx = context::build(recipient, now, &self.plan, shared, cache)?;
         let mut out = Message {
             contact_id: recipient.contact.id.clone(),
             subject: None,
@@ -251,8 +280,8 @@ impl Template {
                 });
             }
         }
-        let info = MessageInfo::default();
-        let ctx = match context::build(sample, now, &info, &self.spec.fallbacks, &self.tracking) {
+        let shared = self.shared(&MessageInfo::default());
+        let ctx = match context::build(sample, now, &self.plan, &shared, None) {
             Ok(ctx) => ctx,
             Err(e) => {
                 problems.push(Problem {
@@ -524,6 +553,25 @@ mod tests {
         assert_eq!(vars, vec![Some("user"), Some("nmae")], "{problems:?}");
         assert_eq!((problems[0].line, problems[0].column), (Some(2), Some(23)));
         assert_eq!(problems[1].line, Some(2));
+    }
+
+    #[test]
+    fn names_a_template_does_not_read_are_still_listed_and_dumps_see_everything() {
+        // Only `contact` is built; the error still lists every name.
+        let t = Template::new(spec(r#"{"text": "{{ contact.id }} {{ user }}"}"#)).unwrap();
+        let e = t
+            .render(&ann(), now(), &MessageInfo::default())
+            .unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "Available variables: blocks, campaign, contact, coupon, facts, links, rfm, segments"
+            ),
+            "{e}"
+        );
+        // A part that reads the whole context gets every name built.
+        let t = Template::new(spec(r#"{"text": "{{ __tera_context }}"}"#)).unwrap();
+        let m = t.render(&ann(), now(), &MessageInfo::default()).unwrap();
+        assert!(m.text.unwrap().contains("SAVE-7K3Q"));
     }
 
     #[test]
