@@ -260,15 +260,7 @@ fn messages(c: &mut Criterion) {
             "cloning and dropping a recipient (the campaign bench's input): {:.1} us",
             start.elapsed().as_secs_f64() * 1e6 / people.len() as f64
         );
-        let campaign = Campaign {
-            id: "summer-24".parse().unwrap(),
-            channel: "email".parse().unwrap(),
-            purpose: patron::model::Purpose::Marketing,
-            control_share: 0.0,
-            variants: Vec::new(),
-            step: None,
-            chunk: None,
-        };
+        let campaign = summer_campaign();
         let outcomes: Vec<_> = people
             .iter()
             .map(|r| campaign::render_one(&campaign, std::slice::from_ref(&template), r, now))
@@ -295,15 +287,7 @@ fn messages(c: &mut Criterion) {
     let one_core = people.len() as f64 / start.elapsed().as_secs_f64();
     println!("one core: {one_core:.0} letters/s (subject, HTML and text, context built)");
 
-    let campaign = Campaign {
-        id: "summer-24".parse().unwrap(),
-        channel: "email".parse().unwrap(),
-        purpose: patron::model::Purpose::Marketing,
-        control_share: 0.0,
-        variants: Vec::new(),
-        step: None,
-        chunk: None,
-    };
+    let campaign = summer_campaign();
     let templates = [template];
     let start = Instant::now();
     let rounds = 5;
@@ -379,3 +363,16 @@ fn messages(c: &mut Criterion) {
 
 criterion_group!(benches, messages);
 criterion_main!(benches);
+
+/// The bench's campaign: email, marketing, no control group, one variant.
+fn summer_campaign() -> Campaign {
+    Campaign {
+        id: "summer-24".parse().unwrap(),
+        channel: "email".parse().unwrap(),
+        purpose: patron::model::Purpose::Marketing,
+        control_share: 0.0,
+        variants: Vec::new(),
+        step: None,
+        chunk: None,
+    }
+}
