@@ -69,6 +69,13 @@ fn rfm_from_columns(c: &mut Criterion) {
     group.bench_function("summarize_4m_lines_1m_customers", |b| {
         b.iter(|| black_box(purchase::summarize_columns(black_box(&columns), as_of).unwrap()))
     });
+    group.bench_function("rfm_columns_4m_lines_1m_customers", |b| {
+        b.iter(|| {
+            black_box(
+                purchase::rfm_columns(black_box(&columns), as_of, &RfmConfig::default()).unwrap(),
+            )
+        })
+    });
     let customers = purchase::summarize_columns(&columns, as_of).unwrap();
     group.bench_function("rfm_score_1m_customers", |b| {
         b.iter(|| {

@@ -29,6 +29,12 @@ fn main() -> Result<(), patron::Error> {
 
     let scores = rfm::score(&customers, as_of, &RfmConfig::default())?;
     assert_eq!(scores[0].cell, "442");
+
+    // Or straight to columns of scores, without a summary per customer:
+    // each customer is known by its first row.
+    let rfm = purchase::rfm_columns(&columns, as_of, &RfmConfig::default())?;
+    assert_eq!(rfm.first_rows, [0, 2]);
+    assert_eq!(rfm.labels.cell(rfm.r[0], rfm.f[0], rfm.m[0]), "442");
     // END purchases
     Ok(())
 }

@@ -129,16 +129,29 @@ pub fn read_table(data: &Bound<'_, PyAny>, name: &str) -> patron::Result<Table> 
             .into_table()
             .map_err(|e| invalid(name, format!("cannot read an Arrow table: {e}")))?;
         let (batches, schema) = table.into_inner();
-        for (i, field) in schema.fields().iter().enumerate() {
-            let chunks: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
-            let path = format!("{name}.{}", field.name());
-            let array = if chunks.is_empty() {
-                arrow_array::new_empty_array(field.data_type())
-            } else {
-                arrow_select_concat(&chunks).map_err(|e| invalid(&path, e))?
-            };
+        // A table read from a file comes in many chunks: each column is
+        // joined into one, the columns in parallel and without the GIL.
+        let joined: Vec<patron::Result<ArrayRef>> = data.py().detach(|| {
+            schema
+                .fields()
+                .par_iter()
+                .enumerate()
+                .map(|(i, field)| {
+                    let chunks: Vec<&dyn Array> =
+                        batches.iter().map(|b| b.column(i).as_ref()).collect();
+                    let path = format!("{name}.{}", field.name());
+                    let array = if chunks.is_empty() {
+                        arrow_array::new_empty_array(field.data_type())
+                    } else {
+                        arrow_select_concat(&chunks).map_err(|e| invalid(&path, e))?
+                    };
+                    canonical(array, &path)
+                })
+                .collect()
+        });
+        for (field, array) in schema.fields().iter().zip(joined) {
             names.push(field.name().clone());
-            columns.push(Column::Arrow(canonical(array, &path)?));
+            columns.push(Column::Arrow(array?));
         }
     }
     let lengths: Vec<usize> = columns
@@ -292,7 +305,9 @@ pub fn purchase_columns(table: &Table, name: &str) -> patron::Result<Option<Purc
         let Column::Arrow(array) = column else {
             return Ok(None);
         };
-        if let Some(row) = (0..array.len()).find(|&r| array.is_null(r)) {
+        if array.null_count() > 0
+            && let Some(row) = (0..array.len()).find(|&r| array.is_null(r))
+        {
             if slot == 1 {
                 return Ok(None);
             }
@@ -376,6 +391,100 @@ pub fn to_table<'py, T: Serialize>(py: Python<'py>, items: &[T]) -> PyResult<Bou
     Ok(table.into_pyobject(py)?.into_any())
 }
 
+impl PurchaseArrays {
+    /// The RFM of these purchases as Arrow columns, with the columns of
+    /// [`rfm_table`]: ids taken from the contact column by each customer's
+    /// first row, cells and segments written from one label per cell. The
+    /// large columns are built in parallel; the measures move without a copy.
+    pub fn rfm_columns(
+        &self,
+        rfm: patron::purchase::RfmColumns,
+    ) -> Result<Vec<(&'static str, ArrayRef)>, arrow_schema::ArrowError> {
+        let n = rfm.first_rows.len();
+        let ((ids, scores), (cells, segments)) = rayon::join(
+            || {
+                rayon::join(
+                    || -> Result<ArrayRef, arrow_schema::ArrowError> {
+                        let rows = arrow_array::UInt32Array::from(rfm.first_rows.clone());
+                        let ids = arrow_select::take::take(&self.contacts, &rows, None)?;
+                        if ids.data_type() == &DataType::Utf8 {
+                            Ok(ids)
+                        } else {
+                            arrow_cast::cast(&ids, &DataType::Utf8)
+                        }
+                    },
+                    || {
+                        [&rfm.r, &rfm.f, &rfm.m].map(|v| -> ArrayRef {
+                            Arc::new(UInt64Array::from_iter_values(
+                                v.iter().map(|s| u64::from(*s)),
+                            ))
+                        })
+                    },
+                )
+            },
+            || {
+                rayon::join(
+                    || labels(&rfm, |r, f, m| Some(rfm.labels.cell(r, f, m))),
+                    || {
+                        (rfm.labels.has_segments() && n > 0)
+                            .then(|| labels(&rfm, |r, f, m| rfm.labels.segment(r, f, m)))
+                    },
+                )
+            },
+        );
+        let [r, f, m] = scores;
+        let mut columns: Vec<(&str, ArrayRef)> = vec![
+            ("contact_id", ids?),
+            (
+                "recency_days",
+                Arc::new(UInt64Array::from(rfm.recency_days)),
+            ),
+            ("frequency", Arc::new(Float64Array::from(rfm.frequency))),
+            ("monetary", Arc::new(Float64Array::from(rfm.monetary))),
+            ("r", r),
+            ("f", f),
+            ("m", m),
+            ("cell", cells),
+        ];
+        if let Some(segments) = segments {
+            columns.push(("segment", segments));
+        }
+        Ok(columns)
+    }
+}
+
+/// A text column of one label per customer, by its three scores.
+fn labels<'a>(
+    rfm: &'a patron::purchase::RfmColumns,
+    label: impl Fn(u8, u8, u8) -> Option<&'a str>,
+) -> ArrayRef {
+    let n = rfm.first_rows.len();
+    let mut text = arrow_array::builder::StringBuilder::with_capacity(n, n * 8);
+    for i in 0..n {
+        text.append_option(label(rfm.r[i], rfm.f[i], rfm.m[i]));
+    }
+    Arc::new(text.finish())
+}
+
+/// Named columns as an Arrow table of `rows` rows.
+pub fn record_table<'py>(
+    py: Python<'py>,
+    columns: Vec<(&str, ArrayRef)>,
+    rows: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let arrays = columns.into_iter().map(|(_, a)| a).collect();
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    let batch = RecordBatch::try_new_with_options(schema.clone(), arrays, &options)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let table = PyTable::try_new(vec![batch], schema)?;
+    Ok(table.into_pyobject(py)?.into_any())
+}
+
 /// RFM scores as an Arrow table, built column by column (the generic path
 /// above costs a value per cell; an order table gives a million rows).
 pub fn rfm_table<'py>(py: Python<'py>, scores: &[RfmScore]) -> PyResult<Bound<'py, PyAny>> {
@@ -401,17 +510,7 @@ pub fn rfm_table<'py>(py: Python<'py>, scores: &[RfmScore]) -> PyResult<Bound<'p
     if scores.iter().any(|s| s.segment.is_some()) {
         columns.push(("segment", text(&|s| s.segment.as_deref())));
     }
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let arrays = columns.into_iter().map(|(_, a)| a).collect();
-    let options = RecordBatchOptions::new().with_row_count(Some(scores.len()));
-    let batch = RecordBatch::try_new_with_options(schema.clone(), arrays, &options)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    let table = PyTable::try_new(vec![batch], schema)?;
-    Ok(table.into_pyobject(py)?.into_any())
+    record_table(py, columns, scores.len())
 }
 
 enum Cell {
@@ -957,7 +1056,9 @@ fn id_array(column: &Column, name: &str, column_name: &str) -> patron::Result<Ar
     let missing = |row: usize| invalid(format!("{name}[{row}].{column_name}"), "missing value");
     match column {
         Column::Arrow(array) => {
-            if let Some(row) = (0..array.len()).find(|&r| array.is_null(r)) {
+            if array.null_count() > 0
+                && let Some(row) = (0..array.len()).find(|&r| array.is_null(r))
+            {
                 return Err(missing(row));
             }
             match array.data_type() {

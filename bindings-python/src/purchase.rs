@@ -57,6 +57,22 @@ pub fn rfm_from_purchases<'py>(
     let as_of = args::value(as_of, "as_of").py_err(py)?;
     let config: RfmConfig = args::config(config).py_err(py)?;
     config.check().map_err(|e| e.within("config")).py_err(py)?;
+    // Arrow columns go straight to columns of scores, without a summary or
+    // a result per customer.
+    if columns::is_columnar(purchases) {
+        let table = columns::read_table(purchases, "purchases").py_err(py)?;
+        if let Some(arrays) = columns::purchase_columns(&table, "purchases").py_err(py)? {
+            let rfm = py
+                .detach(|| purchase::rfm_columns(&arrays.columns(), as_of, &config))
+                .map_err(|e| e.within("purchases"))
+                .py_err(py)?;
+            let rows = rfm.first_rows.len();
+            let out = py
+                .detach(|| arrays.rfm_columns(rfm))
+                .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+            return columns::record_table(py, out, rows);
+        }
+    }
     let (customers, shape) = summaries(py, purchases, as_of).py_err(py)?;
     let scores = py
         .detach(|| rfm::score(&customers, as_of, &config))

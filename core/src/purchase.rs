@@ -27,6 +27,7 @@
 //! Purchase days are UTC days. Amounts are summed as given: one currency.
 
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::DateTime;
 use hashbrown::HashTable;
@@ -35,7 +36,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{Id, Money, Timestamp};
-use crate::rfm::CustomerSummary;
+use crate::rfm::{
+    self, CellLabels, CustomerSummary, FrequencyMeasure, MonetaryMeasure, RfmConfig, Scores,
+};
 
 /// One row of a shop's order table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -144,8 +147,8 @@ pub fn summarize(purchases: &[Purchase], as_of: Timestamp) -> Result<Vec<Custome
         Some(id) => Order::Key(Key::Text(id.as_str().as_bytes())),
         None => Order::Row(row),
     };
-    grouped_totals(purchases.len(), key, &at, &amounts, order)
-        .into_iter()
+    grouped_totals(purchases.len(), key, true, &at, &amounts, order)
+        .in_order()
         .map(|(row, t)| t.summary(purchases[row as usize].contact_id.clone()))
         .collect()
 }
@@ -156,6 +159,23 @@ pub fn summarize_columns(
     columns: &PurchaseColumns<'_>,
     as_of: Timestamp,
 ) -> Result<Vec<CustomerSummary>> {
+    grouped_columns(columns, as_of)?
+        .in_order()
+        .map(|(row, t)| {
+            let row = row as usize;
+            let id = columns
+                .contact_ids
+                .key(row)
+                .to_id()
+                .map_err(|e| e.within(&format!("[{row}].contact_id")))?;
+            t.summary(id)
+        })
+        .collect()
+}
+
+/// Checks the columns, then sums them per customer: each customer's first
+/// row and totals, in the order of first rows.
+fn grouped_columns(columns: &PurchaseColumns<'_>, as_of: Timestamp) -> Result<Grouped> {
     let rows = columns.at_micros.len();
     for (name, len) in [
         ("contact_id", columns.contact_ids.len()),
@@ -179,24 +199,142 @@ pub fn summarize_columns(
         Some(keys) => Order::Key(keys.key(row)),
         None => Order::Row(row),
     };
-    grouped_totals(
+    Ok(grouped_totals(
         rows,
         |row| keys.key(row),
+        matches!(keys, Keys::Text { .. }),
         columns.at_micros,
         columns.amounts,
         order,
-    )
-    .into_par_iter()
-    .map(|(row, t)| {
+    ))
+}
+
+/// RFM of an order table as columns: one entry per customer, in the order
+/// of first rows, as [`rfm::score`] gives it from [`summarize_columns`], but
+/// without a summary, an id or a text per customer (what a table of a
+/// million customers spends most of its time on otherwise).
+#[derive(Clone, Debug)]
+pub struct RfmColumns {
+    /// Each customer's first row in the order table: its id is that row's.
+    pub first_rows: Vec<u32>,
+    /// Whole days from the last order to `as_of`.
+    pub recency_days: Vec<u64>,
+    /// The frequency measure's value.
+    pub frequency: Vec<f64>,
+    /// The monetary measure's value.
+    pub monetary: Vec<f64>,
+    /// Recency scores, 1 to `bins`.
+    pub r: Vec<u8>,
+    /// Frequency scores.
+    pub f: Vec<u8>,
+    /// Monetary scores.
+    pub m: Vec<u8>,
+    /// Each cell's text and segment name.
+    pub labels: CellLabels,
+}
+
+/// RFM scores straight from the columns of an order table.
+///
+/// ```
+/// use patron::model::Timestamp;
+/// use patron::purchase::{self, Keys, PurchaseColumns};
+/// use patron::rfm::RfmConfig;
+///
+/// let day = 86_400_000_000;
+/// let columns = PurchaseColumns {
+///     contact_ids: Keys::Int(&[7, 8, 7]),
+///     order_ids: None,
+///     at_micros: &[0, 10 * day, 20 * day],
+///     amounts: &[10.0, 99.0, 5.0],
+/// };
+/// let as_of = Timestamp::parse("1970-02-01T00:00:00Z")?;
+/// let rfm = purchase::rfm_columns(&columns, as_of, &RfmConfig::default())?;
+/// assert_eq!(rfm.first_rows, [0, 1]); // customers 7 and 8
+/// assert_eq!((rfm.recency_days[0], rfm.frequency[0], rfm.monetary[0]), (11, 2.0, 15.0));
+/// assert_eq!(rfm.labels.cell(rfm.r[0], rfm.f[0], rfm.m[0]), "442");
+/// # Ok::<(), patron::Error>(())
+/// ```
+pub fn rfm_columns(
+    columns: &PurchaseColumns<'_>,
+    as_of: Timestamp,
+    config: &RfmConfig,
+) -> Result<RfmColumns> {
+    config.check().map_err(|e| e.within("config"))?;
+    let grouped = grouped_columns(columns, as_of)?;
+    // Whole days, as `Timestamp::whole_days_until` counts them: every row
+    // is at or before `as_of` (checked), and a fraction of a microsecond in
+    // `as_of` never completes a day.
+    let limit = as_of.get().timestamp_micros();
+    let first_rows: Vec<u32> = grouped
+        .column(|first, _| u64::from(first))
+        .into_par_iter()
+        .map(|first| first as u32)
+        .collect();
+    // Each id is checked as `summarize_columns` checks it.
+    if let Some(row) = grouped.shards.iter().filter_map(|s| s.invalid_id).min() {
         let row = row as usize;
-        let id = columns
-            .contact_ids
-            .key(row)
-            .to_id()
-            .map_err(|e| e.within(&format!("[{row}].contact_id")))?;
-        t.summary(id)
+        let err = match columns.contact_ids.key(row).to_id() {
+            Err(err) => err,
+            Ok(_) => Error::invalid("", "expected a valid id"),
+        };
+        return Err(err.within(&format!("[{row}].contact_id")));
+    }
+    let days = grouped.column(|_, t| ((limit - t.last_micros) / MICROS_PER_DAY) as u64);
+    let floats = |bits: Vec<u64>| -> Vec<f64> { bits.into_iter().map(f64::from_bits).collect() };
+    let frequency = floats(grouped.column(|_, t| {
+        f64::from(match config.frequency {
+            FrequencyMeasure::Orders => t.orders,
+            FrequencyMeasure::PurchaseDays => t.days,
+        })
+        .to_bits()
+    }));
+    let monetary = floats(grouped.column(|_, t| {
+        match config.monetary {
+            MonetaryMeasure::Total => t.revenue,
+            MonetaryMeasure::Mean => t.revenue / f64::from(t.orders),
+        }
+        .to_bits()
+    }));
+    drop(grouped);
+    if let Some(i) = monetary.iter().position(|m| Money::new(*m).is_err()) {
+        let err = Money::new(monetary[i]).unwrap_err();
+        return Err(err
+            .within("revenue")
+            .within(&format!("[{}]", first_rows[i])));
+    }
+    let ids = &columns.contact_ids;
+    let id_ranks = || {
+        let text: Vec<Vec<u8>>;
+        let ids: Vec<&[u8]> = match ids {
+            Keys::Text { .. } => first_rows
+                .iter()
+                .map(|&row| match ids.key(row as usize) {
+                    Key::Text(bytes) => bytes,
+                    Key::Int(_) => &[],
+                })
+                .collect(),
+            Keys::Int(values) => {
+                // Integer ids are ordered as their decimal text, as ids are.
+                text = first_rows
+                    .iter()
+                    .map(|&row| values[row as usize].to_string().into_bytes())
+                    .collect();
+                text.iter().map(Vec::as_slice).collect()
+            }
+        };
+        rfm::id_ranks(&ids)
+    };
+    let scores = Scores::of(&days, &frequency, &monetary, id_ranks, config);
+    Ok(RfmColumns {
+        first_rows,
+        recency_days: days,
+        frequency,
+        monetary,
+        r: scores.r,
+        f: scores.f,
+        m: scores.m,
+        labels: CellLabels::new(config),
     })
-    .collect()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -209,9 +347,9 @@ enum Order<'a> {
 #[derive(Clone, Copy)]
 struct Totals {
     last_micros: i64,
-    orders: u64,
-    days: u64,
     revenue: f64,
+    orders: u32,
+    days: u32,
 }
 
 impl Totals {
@@ -219,8 +357,8 @@ impl Totals {
         Ok(CustomerSummary {
             contact_id,
             last_order_at: DateTime::from_timestamp_micros(self.last_micros).map(Timestamp::from),
-            orders: self.orders,
-            purchase_days: Some(self.days),
+            orders: u64::from(self.orders),
+            purchase_days: Some(u64::from(self.days)),
             revenue: Money::new(self.revenue).map_err(|e| e.within("revenue"))?,
             currency: None,
         })
@@ -232,6 +370,12 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Refuses a row after `as_of`, out of range, or with an amount that is not
 /// a finite non-negative number.
 fn check_rows(at: &[i64], amounts: &[f64], as_of: Timestamp) -> Result<()> {
+    if at.len() > u32::MAX as usize {
+        return Err(Error::invalid(
+            "",
+            format!("at most {} rows at a time, got {}", u32::MAX, at.len()),
+        ));
+    }
     let limit = as_of.get().timestamp_micros();
     // Times chrono can hold, so the check per row is two comparisons.
     let earliest = DateTime::<chrono::Utc>::MIN_UTC.timestamp_micros();
@@ -262,24 +406,28 @@ fn check_rows(at: &[i64], amounts: &[f64], as_of: Timestamp) -> Result<()> {
 /// Every customer's first row and sums, in the order of first rows.
 ///
 /// Rows are split by the hash of their customer into shards, and each shard
-/// does all its work alone, in parallel: it numbers its customers (a table
-/// small enough to stay in cache, ids' first 16 bytes inline), lays its rows
-/// out customer by customer, and sums each customer. The shards' results are
-/// then put in the order of first rows.
+/// does all its work alone, in parallel: it numbers its customers in a table
+/// small enough to stay in cache (ids' first 16 bytes inline) and adds each
+/// row to its customer at once. Distinct orders and days are counted on the
+/// way while each customer's order ids and days only grow, as they do in a
+/// table kept in time order; a customer whose rows go back is counted again
+/// from its rows, exactly. The shards' results are then put in the order of
+/// first rows.
 fn grouped_totals<'k>(
     rows: usize,
     key: impl Fn(usize) -> Key<'k> + Sync,
+    text_keys: bool,
     at: &[i64],
     amounts: &[f64],
     order: impl Fn(usize) -> Order<'k> + Sync,
-) -> Vec<(u32, Totals)> {
-    const SHARDS: usize = 64;
+) -> Grouped {
+    const SHARDS: usize = 256;
     // The rows are cut into one part per thread, and each part copies what
     // the shards need next to each other: a shard then reads only its own
     // entries, part after part (so still in row order), never the columns.
     let parts = rayon::current_num_threads().clamp(1, 64);
     let part_len = rows.div_ceil(parts).max(1);
-    let scattered: Vec<Vec<Vec<Entry>>> = (0..parts)
+    let buffers: Vec<Vec<Vec<Entry>>> = (0..parts)
         .into_par_iter()
         .map(|part| {
             let range = (part * part_len).min(rows)..((part + 1) * part_len).min(rows);
@@ -290,9 +438,9 @@ fn grouped_totals<'k>(
                 let k = key(row);
                 let (prefix, len) = prefix_of(k);
                 let hash = key_hash(k, prefix, len);
-                by_shard[(hash >> 58) as usize].push(Entry {
-                    prefix,
-                    order: order_tag(order(row)),
+                by_shard[(hash >> 56) as usize].push(Entry {
+                    prefix: Wide::from(prefix),
+                    order: Wide::from(order_tag(order(row))),
                     at: at[row],
                     amount: amounts[row],
                     row: row as u32,
@@ -302,113 +450,275 @@ fn grouped_totals<'k>(
             by_shard
         })
         .collect();
-    let all: Vec<(u32, Totals)> = (0..SHARDS)
+    let scattered = &buffers;
+    let shards: Vec<Shard> = (0..SHARDS)
         .into_par_iter()
-        .flat_map_iter(|shard| {
+        .map(|shard| {
             let entries = || scattered.iter().flat_map(move |part| &part[shard]);
             let count: usize = scattered.iter().map(|part| part[shard].len()).sum();
-            // Number the shard's customers in row order. The table holds bare
-            // numbers (small enough to stay in cache); a customer's key is
-            // its first 16 bytes and length, and long keys are compared in
-            // full, the only ones that read the column again.
-            let mut table: HashTable<u32> = HashTable::new();
-            let mut customers: Vec<Customer> = Vec::new();
-            let locals: Vec<u32> = entries()
-                .map(|e| {
-                    let long = e.len > 16;
-                    let full = if long {
-                        key(e.row as usize)
-                    } else {
-                        Key::Int(0)
-                    };
-                    // Re-mixed: the shard's own top bits are all alike.
-                    let hash = key_hash(full, e.prefix, e.len as usize)
-                        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-                    let same = |&c: &u32| {
-                        let c = &customers[c as usize];
-                        c.prefix == e.prefix
-                            && c.len == e.len
-                            && (!long || key(c.first as usize) == full)
-                    };
-                    if let Some(&local) = table.find(hash, same) {
-                        return local;
-                    }
-                    let local = customers.len() as u32;
-                    customers.push(Customer {
-                        prefix: e.prefix,
-                        hash,
-                        len: e.len,
-                        first: e.row,
-                    });
-                    table.insert_unique(hash, local, |&c| customers[c as usize].hash);
-                    local
-                })
-                .collect();
-            drop(table);
-            // Lay the rows out customer by customer (a counting sort).
-            let mut starts = vec![0u32; customers.len() + 1];
-            for &local in &locals {
-                starts[local as usize + 1] += 1;
-            }
-            for i in 0..customers.len() {
-                starts[i + 1] += starts[i];
-            }
-            let mut fill = starts.clone();
-            let mut lines = vec![Line::default(); count];
-            for (e, &local) in entries().zip(&locals) {
-                let slot = &mut fill[local as usize];
-                lines[*slot as usize] = Line {
-                    order: e.order,
-                    at: e.at,
-                    amount: e.amount,
-                    row: e.row,
+            // The table holds bare numbers; a customer's key is its first 16
+            // bytes and length, and long keys are compared in full, the only
+            // ones that read the column again.
+            let mut table: HashTable<u32> = HashTable::with_capacity(count / 4);
+            let mut customers: Vec<Customer> = Vec::with_capacity(count / 4);
+            let mut locals: Vec<u32> = Vec::with_capacity(count);
+            let mut recount = false;
+            let mut invalid_id = None;
+            for e in entries() {
+                let prefix = e.prefix.get();
+                let long = e.len > 16;
+                let full = if long {
+                    key(e.row as usize)
+                } else {
+                    Key::Int(0)
                 };
-                *slot += 1;
+                // Re-mixed: the shard's own top bits are all alike.
+                let hash =
+                    key_hash(full, prefix, e.len as usize).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                let same = |&c: &u32| {
+                    let c = &customers[c as usize];
+                    c.prefix == prefix && c.len == e.len && (!long || key(c.first as usize) == full)
+                };
+                let local = match table.find(hash, same) {
+                    Some(&local) => {
+                        let c = &mut customers[local as usize];
+                        c.add(e, &order);
+                        recount |= c.recount;
+                        local
+                    }
+                    None => {
+                        let local = customers.len() as u32;
+                        // Checked here, where a short id is at hand without
+                        // reading the column (integer ids are always valid).
+                        let valid_id = !text_keys
+                            || if long {
+                                full.to_id().is_ok()
+                            } else {
+                                let bytes = prefix.to_le_bytes();
+                                Key::Text(&bytes[..e.len as usize]).to_id().is_ok()
+                            };
+                        if !valid_id && invalid_id.is_none() {
+                            invalid_id = Some(e.row);
+                        }
+                        customers.push(Customer::new(prefix, hash, e));
+                        table.insert_unique(hash, local, |&c| customers[c as usize].hash);
+                        local
+                    }
+                };
+                locals.push(local);
             }
-            let mut orders: Vec<(u128, u32)> = Vec::new();
-            let mut days: Vec<i64> = Vec::new();
-            let order = &order;
-            (0..customers.len())
-                .map(|c| {
-                    let mine = &lines[starts[c] as usize..starts[c + 1] as usize];
-                    let first = customers[c].first;
-                    (first, totals_of(mine, &mut orders, &mut days, order))
-                })
-                .collect::<Vec<_>>()
+            drop(table);
+            if recount {
+                count_again(&mut customers, entries().zip(locals), &order);
+            }
+            Shard {
+                firsts: customers.iter().map(|c| c.first).collect(),
+                totals: customers.iter().map(|c| c.totals).collect(),
+                invalid_id,
+            }
         })
         .collect();
-    drop(scattered);
-    // Put customers in the order of their first rows: sort bare integers
-    // (first row, place), then move each customer once.
-    let mut order: Vec<u64> = all
-        .iter()
-        .enumerate()
-        .map(|(place, (first, _))| u64::from(*first) << 32 | place as u64)
+    drop(buffers);
+    Grouped::new(rows, shards)
+}
+
+/// A shard's customers: each one's first row, and its sums.
+struct Shard {
+    firsts: Vec<u32>,
+    totals: Vec<Totals>,
+    /// The first row of the first customer whose key is not a valid [`Id`].
+    invalid_id: Option<u32>,
+}
+
+/// Customers as the shards left them, and each one's place in the order of
+/// first rows: the customers are never moved into one list, only the values
+/// asked of them are written at their places.
+struct Grouped {
+    shards: Vec<Shard>,
+    /// Per shard, each customer's place.
+    places: Vec<Vec<u32>>,
+    customers: usize,
+}
+
+impl Grouped {
+    /// Places customers in the order of first rows without a sort: each
+    /// first row is marked in a bitmap of all rows (small enough for the
+    /// cache), so a customer's place is the number of marks before its own.
+    fn new(rows: usize, shards: Vec<Shard>) -> Self {
+        let mut marks = vec![0u64; rows.div_ceil(64)];
+        for first in shards.iter().flat_map(|s| &s.firsts) {
+            marks[*first as usize / 64] |= 1 << (first % 64);
+        }
+        let mut before = Vec::with_capacity(marks.len());
+        let mut customers = 0u32;
+        for word in &marks {
+            before.push(customers);
+            customers += word.count_ones();
+        }
+        let places = shards
+            .par_iter()
+            .map(|shard| {
+                let place = |first: u32| {
+                    let (word, bit) = (first as usize / 64, first % 64);
+                    before[word] + (marks[word] & ((1u64 << bit) - 1)).count_ones()
+                };
+                shard.firsts.iter().map(|first| place(*first)).collect()
+            })
+            .collect();
+        Grouped {
+            shards,
+            places,
+            customers: customers as usize,
+        }
+    }
+
+    /// One value per customer, from its first row and sums, in the order of
+    /// first rows.
+    fn column(&self, value: impl Fn(u32, &Totals) -> u64 + Sync) -> Vec<u64> {
+        self.written(|s, i| {
+            let shard = &self.shards[s];
+            value(shard.firsts[i], &shard.totals[i])
+        })
+    }
+
+    /// Each customer's first row and sums, in the order of first rows.
+    fn in_order(&self) -> impl IndexedParallelIterator<Item = (u32, Totals)> + '_ {
+        self.written(|s, i| (s as u64) << 32 | i as u64)
+            .into_par_iter()
+            .map(|at| {
+                let shard = &self.shards[(at >> 32) as usize];
+                let i = (at & u64::from(u32::MAX)) as usize;
+                (shard.firsts[i], shard.totals[i])
+            })
+    }
+
+    /// `value(shard, index)` of every customer, written at its place: each
+    /// shard writes its own customers, in parallel.
+    fn written(&self, value: impl Fn(usize, usize) -> u64 + Sync) -> Vec<u64> {
+        let out: Vec<AtomicU64> = (0..self.customers).map(|_| AtomicU64::new(0)).collect();
+        self.places.par_iter().enumerate().for_each(|(s, places)| {
+            for (i, place) in places.iter().enumerate() {
+                out[*place as usize].store(value(s, i), Ordering::Relaxed);
+            }
+        });
+        out.into_iter().map(AtomicU64::into_inner).collect()
+    }
+}
+
+/// Counts the orders and purchase days of each customer marked `recount`
+/// again from all its rows: sorted, and hashed order ids compared in full.
+fn count_again<'e, 'k>(
+    customers: &mut [Customer],
+    entries: impl Iterator<Item = (&'e Entry, u32)>,
+    order: &impl Fn(usize) -> Order<'k>,
+) {
+    let mut lines: Vec<(u32, Line)> = entries
+        .filter(|(_, local)| customers[*local as usize].recount)
+        .map(|(e, local)| {
+            let line = Line {
+                order: e.order.get(),
+                row: e.row,
+                at: e.at,
+            };
+            (local, line)
+        })
         .collect();
-    order.par_sort_unstable();
-    order
-        .iter()
-        .map(|key| all[(*key & u64::from(u32::MAX)) as usize])
-        .collect()
+    lines.sort_by_key(|(local, _)| *local);
+    let mut orders = Vec::new();
+    let mut days = Vec::new();
+    for group in lines.chunk_by(|a, b| a.0 == b.0) {
+        let mine: Vec<Line> = group.iter().map(|(_, line)| *line).collect();
+        let totals = &mut customers[group[0].0 as usize].totals;
+        (totals.orders, totals.days) = orders_and_days(&mine, &mut orders, &mut days, order);
+    }
+}
+
+/// A 128-bit value kept as two words, so an [`Entry`] is aligned to 8 bytes
+/// (56 bytes, not 64: the shards' copy of the rows is the largest buffer).
+#[derive(Clone, Copy)]
+struct Wide([u64; 2]);
+
+impl From<u128> for Wide {
+    fn from(v: u128) -> Self {
+        Wide([v as u64, (v >> 64) as u64])
+    }
+}
+
+impl Wide {
+    fn get(self) -> u128 {
+        u128::from(self.0[0]) | u128::from(self.0[1]) << 64
+    }
 }
 
 /// A row as its shard reads it: its customer's first 16 bytes and length,
 /// and what the sums need.
 struct Entry {
-    prefix: u128,
-    order: u128,
+    prefix: Wide,
+    order: Wide,
     at: i64,
     amount: f64,
     row: u32,
     len: u32,
 }
 
-/// A customer in a shard's table.
+/// A customer in a shard: its key, and its sums so far.
 struct Customer {
     prefix: u128,
     hash: u64,
     len: u32,
     first: u32,
+    /// The greatest order tag so far, and a row of that order.
+    order: u128,
+    order_row: u32,
+    /// An order id or a day went back: count both again from the rows.
+    recount: bool,
+    totals: Totals,
+}
+
+impl Customer {
+    fn new(prefix: u128, hash: u64, e: &Entry) -> Self {
+        Customer {
+            prefix,
+            hash,
+            len: e.len,
+            first: e.row,
+            order: e.order.get(),
+            order_row: e.row,
+            recount: false,
+            totals: Totals {
+                last_micros: e.at,
+                orders: 1,
+                days: 1,
+                revenue: e.amount,
+            },
+        }
+    }
+
+    /// Adds a row. A greater order tag is a new order and a later day a new
+    /// day; the same tag (its ids equal in full when hashed) and the same day
+    /// are not; anything smaller marks the customer for a recount.
+    fn add<'k>(&mut self, e: &Entry, order: &impl Fn(usize) -> Order<'k>) {
+        let t = &mut self.totals;
+        t.revenue += e.amount;
+        let tag = e.order.get();
+        if tag > self.order {
+            t.orders += 1;
+            self.order = tag;
+            self.order_row = e.row;
+        } else if tag < self.order
+            || (tag & HASHED == HASHED && order(e.row as usize) != order(self.order_row as usize))
+        {
+            self.recount = true;
+        }
+        let day = e.at.div_euclid(MICROS_PER_DAY);
+        let last_day = t.last_micros.div_euclid(MICROS_PER_DAY);
+        if day > last_day {
+            t.days += 1;
+        } else if day < last_day {
+            self.recount = true;
+        }
+        t.last_micros = t.last_micros.max(e.at);
+    }
 }
 
 /// A key's first 16 bytes as one integer (zero beyond its end), and its
@@ -471,58 +781,52 @@ fn key_hash(key: Key<'_>, prefix: u128, len: usize) -> u64 {
     folded(folded(lo, hi), 0x9e37_79b9_7f4a_7c15 ^ tail)
 }
 
-/// One customer's sums from its rows.
-fn totals_of<'k>(
+/// One customer's distinct orders and purchase days, from all its rows.
+fn orders_and_days<'k>(
     lines: &[Line],
     orders: &mut Vec<(u128, u32)>,
     days: &mut Vec<i64>,
     order: &impl Fn(usize) -> Order<'k>,
-) -> Totals {
+) -> (u32, u32) {
     orders.clear();
     days.clear();
-    let mut totals = Totals {
-        last_micros: i64::MIN,
-        orders: 0,
-        days: 0,
-        revenue: 0.0,
-    };
     for line in lines {
-        totals.last_micros = totals.last_micros.max(line.at);
-        totals.revenue += line.amount;
         orders.push((line.order, line.row));
         days.push(line.at.div_euclid(MICROS_PER_DAY));
     }
     orders.sort_unstable();
-    totals.orders = distinct_orders(orders, order);
     days.sort_unstable();
     days.dedup();
-    totals.days = days.len() as u64;
-    totals
+    (distinct_orders(orders, order), days.len() as u32)
 }
 
-/// One row, as a customer's sums read it.
-#[derive(Clone, Copy, Default)]
+/// One row, as a recount reads it.
+#[derive(Clone, Copy)]
 struct Line {
     order: u128,
     row: u32,
     at: i64,
-    amount: f64,
 }
 
-/// The tag of a hashed order id: its rows are compared in full.
+/// The tag of a hashed order id: its rows are compared in full. No text tag
+/// starts with this byte (it is never in UTF-8), and integer tags are 64-bit.
 const HASHED: u128 = 0xff << 120;
 
-/// An order's identity within its customer, as one integer: exact for
-/// integer ids, for rows without an id, and for ids of up to 15 bytes (the
-/// bytes and the length); a hash tagged [`HASHED`] for longer ids. Exact tags
-/// never need the column again, so equal orders are told apart without a
-/// random read per line.
+/// An order's identity within its customer, as one integer that sorts as
+/// the ids do: exact for integer ids, for rows without an id, and for ids of
+/// up to 15 bytes (the bytes, big-endian, then the length); a hash tagged
+/// [`HASHED`] for longer ids. Exact tags never need the column again, so
+/// equal orders are told apart without a random read per line, and ids that
+/// grow with time (numbers, zero-padded text) are counted in one pass.
 fn order_tag(order: Order<'_>) -> u128 {
     match order {
         Order::Row(row) => row as u128,
         Order::Key(Key::Int(v)) => u128::from(v as u64),
         Order::Key(Key::Text(bytes)) if bytes.len() <= 15 => {
-            head(bytes) | (bytes.len() as u128) << 120
+            let mut tag = [0u8; 16];
+            tag[..bytes.len()].copy_from_slice(bytes);
+            tag[15] = bytes.len() as u8;
+            u128::from_be_bytes(tag)
         }
         Order::Key(key) => {
             let mut h = FxHasher::default();
@@ -534,7 +838,7 @@ fn order_tag(order: Order<'_>) -> u128 {
 
 /// Distinct orders among `(tag, row)` sorted by tag: equal hashed tags are
 /// compared by their keys, so a collision never merges two orders.
-fn distinct_orders<'k>(orders: &[(u128, u32)], order: &impl Fn(usize) -> Order<'k>) -> u64 {
+fn distinct_orders<'k>(orders: &[(u128, u32)], order: &impl Fn(usize) -> Order<'k>) -> u32 {
     let mut count = 0;
     let mut group = 0;
     for i in 0..orders.len() {
@@ -666,7 +970,11 @@ mod tests {
         let tag = |text: &'static str| order_tag(Order::Key(Key::Text(text.as_bytes())));
         assert_ne!(tag("a"), tag("a\0"), "the length is part of the tag");
         assert_ne!(tag("ORD-2024-000001"), tag("ORD-2024-000002"));
-        assert_eq!(tag("ORD-2024-000001") & HASHED, 0xf << 120);
+        assert!(
+            tag("ORD-2024-000009") < tag("ORD-2024-000010"),
+            "tags sort as ids"
+        );
+        assert_ne!(tag("ORD-2024-000001") & HASHED, HASHED);
         assert_eq!(tag("ORD-2024-0000001") & HASHED, HASHED);
         assert_ne!(
             order_tag(Order::Key(Key::Int(-1))),

@@ -239,54 +239,20 @@ pub fn score(
         };
         buyers.push((c, days, frequency, monetary));
     }
-    let bins = config.bins;
-    let ids: Vec<&Id> = buyers.iter().map(|b| &b.0.contact_id).collect();
-    // Recency scores rank fewer days higher: score the negated days.
-    let recency: Vec<f64> = buyers.iter().map(|b| -(b.1 as f64)).collect();
+    let ids: Vec<&[u8]> = buyers
+        .iter()
+        .map(|b| b.0.contact_id.as_str().as_bytes())
+        .collect();
+    let days: Vec<u64> = buyers.iter().map(|b| b.1).collect();
     let frequency: Vec<f64> = buyers.iter().map(|b| b.2).collect();
     let monetary: Vec<f64> = buyers.iter().map(|b| b.3).collect();
-    let (r, f, m) = match &config.thresholds {
-        None => {
-            let ranks = match config.ties {
-                TiePolicy::ById => id_ranks(&ids),
-                TiePolicy::SameBin => Vec::new(),
-            };
-            (
-                quantile_scores(&recency, &ranks, bins, config.ties),
-                quantile_scores(&frequency, &ranks, bins, config.ties),
-                quantile_scores(&monetary, &ranks, bins, config.ties),
-            )
-        }
-        Some(t) => (
-            buyers
-                .iter()
-                .map(|b| recency_by_threshold(b.1 as f64, &t.recency_days, bins))
-                .collect(),
-            frequency
-                .iter()
-                .map(|v| by_threshold(*v, &t.frequency))
-                .collect(),
-            monetary
-                .iter()
-                .map(|v| by_threshold(*v, &t.monetary))
-                .collect(),
-        ),
-    };
-    // Each cell's name, looked up once rather than per contact.
-    let size = usize::from(bins) + 1;
-    let names: Option<Vec<&str>> = config.segments.as_ref().map(|t| {
-        (0..size * size * size)
-            .map(|i| {
-                let (r, f, m) = (i / (size * size), i / size % size, i % size);
-                t.name_of(r as u8, f as u8, m as u8)
-            })
-            .collect()
-    });
+    let scores = Scores::of(&days, &frequency, &monetary, || id_ranks(&ids), config);
+    let labels = CellLabels::new(config);
     Ok(buyers
         .par_iter()
         .enumerate()
         .map(|(i, (c, days, frequency, monetary))| {
-            let (r, f, m): (u8, u8, u8) = (r[i], f[i], m[i]);
+            let (r, f, m) = (scores.r[i], scores.f[i], scores.m[i]);
             RfmScore {
                 contact_id: c.contact_id.clone(),
                 recency_days: *days,
@@ -295,14 +261,123 @@ pub fn score(
                 r,
                 f,
                 m,
-                cell: cell_name(r, f, m, bins),
-                segment: names.as_ref().map(|names| {
-                    let at = (usize::from(r) * size + usize::from(f)) * size + usize::from(m);
-                    names[at].to_string()
-                }),
+                cell: labels.cell(r, f, m).to_string(),
+                segment: labels.segment(r, f, m).map(str::to_string),
             }
         })
         .collect())
+}
+
+/// The three scores of each buyer, as columns.
+pub(crate) struct Scores {
+    pub(crate) r: Vec<u8>,
+    pub(crate) f: Vec<u8>,
+    pub(crate) m: Vec<u8>,
+}
+
+impl Scores {
+    /// Scores buyers from their measures. `id_ranks` (each buyer's place in
+    /// contact id order) is called only when ties are split by id.
+    pub(crate) fn of(
+        days: &[u64],
+        frequency: &[f64],
+        monetary: &[f64],
+        id_ranks: impl FnOnce() -> Vec<u32>,
+        config: &RfmConfig,
+    ) -> Scores {
+        let bins = config.bins;
+        match &config.thresholds {
+            None => {
+                let ranks = match config.ties {
+                    TiePolicy::ById => id_ranks(),
+                    TiePolicy::SameBin => Vec::new(),
+                };
+                // Recency scores rank fewer days higher: score the negated days.
+                let recency: Vec<f64> = days.par_iter().map(|d| -(*d as f64)).collect();
+                Scores {
+                    r: quantile_scores(&recency, &ranks, bins, config.ties),
+                    f: quantile_scores(frequency, &ranks, bins, config.ties),
+                    m: quantile_scores(monetary, &ranks, bins, config.ties),
+                }
+            }
+            Some(t) => Scores {
+                r: days
+                    .iter()
+                    .map(|d| recency_by_threshold(*d as f64, &t.recency_days, bins))
+                    .collect(),
+                f: frequency
+                    .iter()
+                    .map(|v| by_threshold(*v, &t.frequency))
+                    .collect(),
+                m: monetary
+                    .iter()
+                    .map(|v| by_threshold(*v, &t.monetary))
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// Each cell's text (`"545"`) and segment name, made once per cell rather
+/// than once per contact.
+#[derive(Clone, Debug)]
+pub struct CellLabels {
+    size: usize,
+    cells: Vec<String>,
+    segments: Option<Vec<String>>,
+}
+
+impl CellLabels {
+    /// The labels of every cell of `config` (its bins and segment table).
+    pub fn new(config: &RfmConfig) -> Self {
+        let bins = config.bins;
+        let size = usize::from(bins) + 1;
+        let index = |i: usize| {
+            (
+                (i / (size * size)) as u8,
+                (i / size % size) as u8,
+                (i % size) as u8,
+            )
+        };
+        CellLabels {
+            size,
+            cells: (0..size * size * size)
+                .map(|i| {
+                    let (r, f, m) = index(i);
+                    cell_name(r, f, m, bins)
+                })
+                .collect(),
+            segments: config.segments.as_ref().map(|t| {
+                (0..size * size * size)
+                    .map(|i| {
+                        let (r, f, m) = index(i);
+                        t.name_of(r, f, m).to_string()
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    fn at(&self, r: u8, f: u8, m: u8) -> usize {
+        (usize::from(r) * self.size + usize::from(f)) * self.size + usize::from(m)
+    }
+
+    /// The cell's text: `"545"`, or `"10-9-3"` with more than 9 bins.
+    pub fn cell(&self, r: u8, f: u8, m: u8) -> &str {
+        &self.cells[self.at(r, f, m)]
+    }
+
+    /// The cell's segment name, when a segment table is configured.
+    pub fn segment(&self, r: u8, f: u8, m: u8) -> Option<&str> {
+        self.segments
+            .as_ref()
+            .map(|names| names[self.at(r, f, m)].as_str())
+    }
+
+    /// Whether segments are named.
+    pub fn has_segments(&self) -> bool {
+        self.segments.is_some()
+    }
 }
 
 /// The three scores as text: `"545"`, or `"10-9-3"` with more than 9 bins.
@@ -403,22 +478,46 @@ fn quantile_scores(values: &[f64], id_ranks: &[u32], bins: u8, ties: TiePolicy) 
     let mut firsts: Vec<u128> = Vec::with_capacity(k);
     match ties {
         TiePolicy::SameBin => {
-            let mut sorted: Vec<u64> = values.par_iter().map(|v| value_key(*v)).collect();
-            sorted.par_sort_unstable();
-            let mut start = 0;
+            // Each run of equal values (first at 0-based `start`, `count`
+            // long) in ascending order, from a count of each value when
+            // they are whole numbers in a short range (days, orders), from
+            // a sort otherwise.
             let mut reached = 1;
-            while start < n {
-                let end = start + sorted[start..].partition_point(|x| *x == sorted[start]);
-                // 1-based ranks start+1 ..= end share their mean rank; the
-                // score is floor(rank * bins / (n + 1)) + 1, as SAS PROC RANK
-                // groups and SPSS percentile ranks do.
-                let twice_mean_rank = start + 1 + end;
+            let mut run = |start: usize, count: usize, key: u64| {
+                // 1-based ranks start+1 ..= start+count share their mean
+                // rank; the score is floor(rank * bins / (n + 1)) + 1, as SAS
+                // PROC RANK groups and SPSS percentile ranks do.
+                let twice_mean_rank = 2 * start + 1 + count;
                 let score = (twice_mean_rank * k / (2 * (n + 1)) + 1).clamp(1, k);
                 while reached < score {
-                    firsts.push(u128::from(sorted[start]) << 32);
+                    firsts.push(u128::from(key) << 32);
                     reached += 1;
                 }
-                start = end;
+            };
+            match small_whole_range(values) {
+                Some(low) => {
+                    let mut counts = vec![0u32; SMALL_RANGE];
+                    for v in values {
+                        counts[(*v - low) as usize] += 1;
+                    }
+                    let mut start = 0;
+                    for (offset, count) in counts.iter().enumerate() {
+                        if *count > 0 {
+                            run(start, *count as usize, value_key(low + offset as f64));
+                            start += *count as usize;
+                        }
+                    }
+                }
+                None => {
+                    let mut sorted: Vec<u64> = values.par_iter().map(|v| value_key(*v)).collect();
+                    sorted.par_sort_unstable();
+                    let mut start = 0;
+                    while start < n {
+                        let count = sorted[start..].partition_point(|x| *x == sorted[start]);
+                        run(start, count, sorted[start]);
+                        start += count;
+                    }
+                }
             }
         }
         TiePolicy::ById => {
@@ -456,6 +555,25 @@ fn quantile_scores(values: &[f64], id_ranks: &[u32], bins: u8, ties: TiePolicy) 
         .collect()
 }
 
+/// How many whole values a count of each may span.
+const SMALL_RANGE: usize = 1 << 16;
+
+/// The lowest value, when every value is a whole number and all lie within
+/// [`SMALL_RANGE`] of it (days since an order, numbers of orders).
+fn small_whole_range(values: &[f64]) -> Option<f64> {
+    let (low, high, whole) = values
+        .par_iter()
+        .fold(
+            || (f64::INFINITY, f64::NEG_INFINITY, true),
+            |(low, high, whole), v| (low.min(*v), high.max(*v), whole && v.fract() == 0.0),
+        )
+        .reduce(
+            || (f64::INFINITY, f64::NEG_INFINITY, true),
+            |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 && b.2),
+        );
+    (whole && !values.is_empty() && high - low < SMALL_RANGE as f64).then_some(low)
+}
+
 /// A value as an integer that sorts as the number does (`f64::total_cmp`
 /// order, with -0 as 0, so both are one tie).
 fn value_key(v: f64) -> u64 {
@@ -467,8 +585,9 @@ fn value_key(v: f64) -> u64 {
     }
 }
 
-/// Each customer's place in contact id order.
-fn id_ranks(ids: &[&Id]) -> Vec<u32> {
+/// Each customer's place in contact id order (ids as bytes: UTF-8 text
+/// sorts by its bytes as by its characters).
+pub(crate) fn id_ranks(ids: &[&[u8]]) -> Vec<u32> {
     // Sort each id's first 16 bytes as one big-endian integer, and compare
     // in full only when those are equal.
     let mut order: Vec<(u128, u32)> = ids
@@ -476,7 +595,7 @@ fn id_ranks(ids: &[&Id]) -> Vec<u32> {
         .enumerate()
         .map(|(i, id)| {
             let mut head = [0u8; 16];
-            for (to, from) in head.iter_mut().zip(id.as_str().as_bytes()) {
+            for (to, from) in head.iter_mut().zip(id.iter()) {
                 *to = *from;
             }
             (u128::from_be_bytes(head), i as u32)
@@ -720,7 +839,7 @@ mod tests {
     fn same_bin_keeps_ties_together() {
         let values = [1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
         let ids = ids(values.len());
-        let refs: Vec<&Id> = ids.iter().collect();
+        let refs: Vec<&[u8]> = ids.iter().map(|id| id.as_str().as_bytes()).collect();
         let s = quantile_scores(&values, &id_ranks(&refs), 5, TiePolicy::SameBin);
         assert!(s[..4].iter().all(|x| *x == s[0]), "{s:?}");
         assert_eq!(s[0], 2, "mean rank 2.5 of 10 -> floor(2.5 * 5 / 11) + 1");
@@ -732,7 +851,7 @@ mod tests {
         for n in 1..9 {
             let values = vec![1.0; n];
             let ids = ids(n);
-            let refs: Vec<&Id> = ids.iter().collect();
+            let refs: Vec<&[u8]> = ids.iter().map(|id| id.as_str().as_bytes()).collect();
             assert_eq!(
                 quantile_scores(&values, &id_ranks(&refs), 5, TiePolicy::SameBin),
                 vec![3; n]
@@ -744,7 +863,7 @@ mod tests {
     fn distinct_values_fill_every_score() {
         let values: Vec<f64> = (0..10).map(f64::from).collect();
         let ids = ids(10);
-        let refs: Vec<&Id> = ids.iter().collect();
+        let refs: Vec<&[u8]> = ids.iter().map(|id| id.as_str().as_bytes()).collect();
         assert_eq!(
             quantile_scores(&values, &id_ranks(&refs), 5, TiePolicy::SameBin),
             vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
@@ -752,10 +871,31 @@ mod tests {
     }
 
     #[test]
+    fn counting_whole_values_scores_as_sorting_does() {
+        let mut rng = crate::sample::Sequence::new(3);
+        for n in [1, 2, 7, 100, 1000] {
+            for span in [1, 3, 40, 5000] {
+                let values: Vec<f64> = (0..n).map(|_| rng.below(span) as f64 - 20.0).collect();
+                assert!(small_whole_range(&values).is_some());
+                // Scaled past the counted range: the same order and ties, sorted.
+                let scaled: Vec<f64> = values.iter().map(|v| v * 1e5 + 0.5).collect();
+                assert!(small_whole_range(&scaled).is_none());
+                for bins in [2, 5, 10] {
+                    assert_eq!(
+                        quantile_scores(&values, &[], bins, TiePolicy::SameBin),
+                        quantile_scores(&scaled, &[], bins, TiePolicy::SameBin),
+                        "{n} values over {span}, {bins} bins"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn ntile_fills_bins_evenly_and_breaks_ties_by_id() {
         let values = [1.0; 7];
         let ids = ids(7);
-        let refs: Vec<&Id> = ids.iter().collect();
+        let refs: Vec<&[u8]> = ids.iter().map(|id| id.as_str().as_bytes()).collect();
         // 7 into 5: two scores of 2, three of 1.
         assert_eq!(
             quantile_scores(&values, &id_ranks(&refs), 5, TiePolicy::ById),
