@@ -438,9 +438,26 @@ fn grouped_totals<'k>(
                 let k = key(row);
                 let (prefix, len) = prefix_of(k);
                 let hash = key_hash(k, prefix, len);
-                by_shard[(hash >> 56) as usize].push(Entry {
+                let shard = &mut by_shard[(hash >> 56) as usize];
+                let tag = order_tag(order(row));
+                // The next line of the shard's last order, at the same time
+                // (how an order's lines are stored) adds to it: a table of
+                // order lines becomes a table of orders on the way. Only
+                // exact keys and order tags are merged.
+                if let Some(last) = shard.last_mut()
+                    && len <= 16
+                    && tag & HASHED != HASHED
+                    && last.at == at[row]
+                    && last.order.get() == tag
+                    && last.prefix.get() == prefix
+                    && last.len as usize == len
+                {
+                    last.amount += amounts[row];
+                    continue;
+                }
+                shard.push(Entry {
                     prefix: Wide::from(prefix),
-                    order: Wide::from(order_tag(order(row))),
+                    order: Wide::from(tag),
                     at: at[row],
                     amount: amounts[row],
                     row: row as u32,
@@ -951,6 +968,44 @@ mod tests {
             "sorted input expected"
         );
         assert_eq!(distinct_orders(&[], &order), 0);
+    }
+
+    #[test]
+    fn lines_merge_only_within_one_customer_and_order() {
+        // Two customers whose rows land in one shard, with the same order id
+        // and time (ids numbered per customer): never one customer's line.
+        let shard = |id: &str| {
+            let key = Key::Text(id.as_bytes());
+            let (prefix, len) = prefix_of(key);
+            key_hash(key, prefix, len) >> 56
+        };
+        let ids: Vec<String> = (0..10_000).map(|i| format!("c{i:05}")).collect();
+        let first = &ids[0];
+        let other = ids[1..]
+            .iter()
+            .find(|id| shard(id) == shard(first))
+            .unwrap();
+        // Adjacent rows, so they are in one part of the table whatever the
+        // number of threads.
+        let text = format!("{first}{other}{other}{first}");
+        let n = first.len() as i32;
+        let offsets = [0, n, 2 * n, 3 * n, 4 * n];
+        let day = 86_400_000_000;
+        let columns = PurchaseColumns {
+            contact_ids: Keys::Text {
+                offsets: &offsets,
+                bytes: text.as_bytes(),
+            },
+            order_ids: Some(Keys::Int(&[1, 1, 2, 1])),
+            at_micros: &[day, day, 2 * day, day],
+            amounts: &[1.0, 2.0, 4.0, 8.0],
+        };
+        let out = summarize_columns(&columns, as_of()).unwrap();
+        let got: Vec<(&str, u64, f64)> = out
+            .iter()
+            .map(|s| (s.contact_id.as_str(), s.orders, s.revenue.get()))
+            .collect();
+        assert_eq!(got, [(first.as_str(), 1, 9.0), (other.as_str(), 2, 6.0)]);
     }
 
     #[test]
