@@ -110,6 +110,21 @@ pub(crate) enum Key<'a> {
 }
 
 impl Key<'_> {
+    /// Whether [`Key::to_id`] accepts the key; printable ASCII (most ids)
+    /// is told without building the id.
+    pub(crate) fn is_valid_id(self) -> bool {
+        match self {
+            Key::Text(bytes)
+                if bytes.len() <= crate::model::scalar::MAX_ID_LEN
+                    && bytes.iter().all(|b| (0x20..0x7f).contains(b))
+                    && bytes.iter().any(|b| *b != b' ') =>
+            {
+                true
+            }
+            key => key.to_id().is_ok(),
+        }
+    }
+
     /// The key as an id: an integer in decimal, text as it is.
     pub(crate) fn to_id(self) -> Result<Id> {
         match self {
@@ -516,10 +531,10 @@ fn grouped_totals<'k>(
                         // reading the column (integer ids are always valid).
                         let valid_id = !text_keys
                             || if long {
-                                full.to_id().is_ok()
+                                full.is_valid_id()
                             } else {
                                 let bytes = prefix.to_le_bytes();
-                                Key::Text(&bytes[..e.len as usize]).to_id().is_ok()
+                                Key::Text(&bytes[..e.len as usize]).is_valid_id()
                             };
                         if !valid_id && invalid_id.is_none() {
                             invalid_id = Some(e.row);
@@ -1020,6 +1035,25 @@ mod tests {
             .map(|s| (s.contact_id.as_str(), s.orders, s.revenue.get()))
             .collect();
         assert_eq!(got, [(first.as_str(), 1, 9.0), (other.as_str(), 2, 6.0)]);
+    }
+
+    #[test]
+    fn ids_are_told_valid_as_ids_are() {
+        let long = "x".repeat(257);
+        for text in [
+            "c1",
+            " c1 ",
+            "   ",
+            "",
+            "a\u{0}b",
+            "é",
+            "a\tb",
+            "\u{85}",
+            long.as_str(),
+        ] {
+            let key = Key::Text(text.as_bytes());
+            assert_eq!(key.is_valid_id(), key.to_id().is_ok(), "{text:?}");
+        }
     }
 
     #[test]
