@@ -552,7 +552,8 @@ export interface SmsMeasure { encoding: 'gsm7' | 'ucs2', chars: number, units: n
 export interface SmsFitted { text: string, truncated: boolean, measure: SmsMeasure }
 export interface Push { title: string, body: string, truncated: boolean }
 export interface CampaignOutcome { contact_id: string, status: 'rendered' | 'control' | 'skipped' | 'failed', variant?: string, reason?: string, subject?: string, html?: string, text?: string, error?: { code: string, message: string } }
-export interface CampaignResult { summary: { audience: number, rendered: number, control: number, skipped: number, failed: number }, outcomes: CampaignOutcome[] }
+export interface CampaignSummary { audience: number, rendered: number, control: number, skipped: number, failed: number }
+export interface CampaignResult { summary: CampaignSummary, outcomes: CampaignOutcome[] }
 export interface IssuedCoupon { code: string, contact_id: string, campaign_id: string, issued_at: string, expires_at?: string, redeemed_at?: string, order_id?: string }
 export interface PoolState { pool_id: string, next: number, issued: IssuedCoupon[] }
 export interface KpiRow {
@@ -583,6 +584,11 @@ export function pushFit (title: string, body: string, limits?: Data | null): Pus
  * `recipients` is an array of objects, or the JSON text of one (a string or Buffer), passed on as is.
  */
 export function renderCampaign (campaign: Data, templates: TemplateSpec[], recipients: Data[] | JsonText, now: TimestampInput): Promise<CampaignResult>
+/**
+ * Renders a campaign as renderCampaign does, off the event loop, but writes each outcome as a line of JSON
+ * to the file at `out` instead of returning it (a failed run removes the file); resolves to the summary.
+ */
+export function writeCampaign (campaign: Data, templates: TemplateSpec[], recipients: Data[] | JsonText, now: TimestampInput, out: string): Promise<CampaignSummary>
 /** Issues one code per contact in a campaign; store the returned state. */
 export function issueCoupons (pool: Data, state: PoolState | Data | null, campaignId: string, contactIds: string[], now: TimestampInput): Promise<{ issued: IssuedCoupon[], state: PoolState }>
 /** Records the use of a code. */

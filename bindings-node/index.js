@@ -169,6 +169,11 @@ function outPath (out) {
   throw new ValidationError('out: expected a file path, or nothing to get a Buffer', { code: 'validation', path: 'out' })
 }
 
+function filePath (out) {
+  if (typeof out === 'string') return out
+  throw new ValidationError('out: expected a file path', { code: 'validation', path: 'out' })
+}
+
 const escapeFormulas = (options) => !(options && options.escapeFormulas === false)
 
 // Resolves to a Buffer without a path, to undefined when the file was written.
@@ -396,6 +401,9 @@ module.exports = {
   renderCampaign: async (campaign, templates, recipients, now) =>
     callAsync(native.renderCampaignJson, encode(campaign, 'campaign', 'campaign'), encode(templates, 'templates', 'templates'),
       recipientsText(recipients), encodeTime(now, 'now')),
+  writeCampaign: async (campaign, templates, recipients, now, out) =>
+    callAsync(native.writeCampaignJson, encode(campaign, 'campaign', 'campaign'), encode(templates, 'templates', 'templates'),
+      recipientsText(recipients), encodeTime(now, 'now'), filePath(out)),
   issueCoupons: async (pool, state, campaignId, contactIds, now) =>
     callAsync(native.issueCouponsJson, encode(pool, 'pool', 'pool'), state == null ? 'null' : encode(state, 'state', 'state'),
       String(campaignId), encode(contactIds, 'contact_ids', 'contact_ids'), encodeTime(now, 'now')),

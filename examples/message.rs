@@ -74,5 +74,41 @@ fn main() -> Result<(), patron::Error> {
     );
     assert_eq!(rows[0].revenue, 49.9);
     // END kpis
+
+    // START campaign
+    use patron::message::campaign::{self, Campaign};
+
+    // The audience: each recipient as for one letter, with an address and consent.
+    let recipients: Vec<Recipient> = (0..100)
+        .map(|i| {
+            serde_json::from_value(serde_json::json!({
+                "contact": {"id": format!("c-{i}"), "email": format!("c{i}@example.com"),
+                            "consent": {"email": {"marketing": {"status": "confirmed",
+                                                                "confirmed_at": "2024-01-01T00:00:00Z"}}}},
+                "blocks": {"picks": []},
+                "coupon": {"code": format!("SPR-{i:04}")},
+                "links": {"unsubscribe": format!("https://shop.example/u/c-{i}")}
+            }))
+            .expect("a recipient")
+        })
+        .collect();
+    let campaign: Campaign =
+        serde_json::from_str(r#"{"id": "summer", "channel": "email", "control_share": 0.1}"#)
+            .expect("a campaign");
+    // One JSON line per recipient (rendered, control, skipped or failed), to any writer.
+    let mut lines = Vec::new();
+    let summary = campaign::write(
+        &campaign,
+        std::slice::from_ref(&template),
+        &recipients,
+        now,
+        &mut lines,
+    )?;
+    assert_eq!(
+        (summary.rendered + summary.control, summary.failed),
+        (100, 0)
+    );
+    assert_eq!(lines.iter().filter(|b| **b == b'\n').count(), 100);
+    // END campaign
     Ok(())
 }

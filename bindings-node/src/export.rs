@@ -21,8 +21,8 @@ fn setup(columns: &str, format: &str, escape_formulas: bool) -> patron::Result<E
 }
 
 /// Writes to the file at `path` (and gives no bytes; a failed export removes
-/// the file), or into the bytes given back.
-fn write_out(
+/// the file), or into the bytes given back. `write_campaign` writes with it too.
+pub(crate) fn write_out(
     path: Option<String>,
     write: impl FnOnce(&mut (dyn std::io::Write + Send)) -> patron::Result<()>,
 ) -> patron::Result<Vec<u8>> {

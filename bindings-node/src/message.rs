@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::args;
 use crate::error::IntoJsResult;
+use crate::export;
 use crate::task::{self, JsonTask};
 
 fn template(text: &str, name: &str) -> patron::Result<Template> {
@@ -71,22 +72,33 @@ pub fn push_fit_json(title: String, body: String, limits: String) -> napi::Resul
     Ok(parse::to_json(&push::fit(&title, &body, &limits).js_err()?))
 }
 
+/// The arguments of `render_campaign` and `write_campaign`, checked.
+fn campaign_args(
+    campaign: &str,
+    templates: &str,
+    recipients: &str,
+    now: &str,
+) -> patron::Result<(Campaign, Vec<Template>, Vec<Recipient>, Timestamp)> {
+    let c: Campaign = args::model(campaign, "campaign")?;
+    let specs: Vec<TemplateSpec> = args::list(templates, "templates")?;
+    let templates = specs
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| Template::new(s).map_err(|e| e.within(&format!("templates[{i}]"))))
+        .collect::<patron::Result<Vec<_>>>()?;
+    let recipients: Vec<Recipient> = args::list(recipients, "recipients")?;
+    let now: Timestamp = args::value(now, "now")?;
+    Ok((c, templates, recipients, now))
+}
+
 fn render_campaign(
     campaign: String,
     templates: String,
     recipients: String,
     now: String,
 ) -> napi::Result<String> {
-    let c: Campaign = args::model(&campaign, "campaign").js_err()?;
-    let specs: Vec<TemplateSpec> = args::list(&templates, "templates").js_err()?;
-    let templates = specs
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| Template::new(s).map_err(|e| e.within(&format!("templates[{i}]"))))
-        .collect::<patron::Result<Vec<_>>>()
-        .js_err()?;
-    let recipients: Vec<Recipient> = args::list(&recipients, "recipients").js_err()?;
-    let now: Timestamp = args::value(&now, "now").js_err()?;
+    let (c, templates, recipients, now) =
+        campaign_args(&campaign, &templates, &recipients, &now).js_err()?;
     let mut outcomes = Vec::with_capacity(recipients.len());
     let summary = campaign::run(&c, &templates, recipients, now, |chunk| {
         outcomes.extend_from_slice(chunk);
@@ -96,6 +108,30 @@ fn render_campaign(
     Ok(parse::to_json(
         &json!({"summary": summary, "outcomes": outcomes}),
     ))
+}
+
+/// Runs off the JavaScript thread; renders a campaign for every recipient
+/// and writes each outcome as a line of JSON to the file at `path` (a failed
+/// run removes the file); gives the summary.
+#[napi]
+pub fn write_campaign_json(
+    campaign: String,
+    templates: String,
+    recipients: String,
+    now: String,
+    path: String,
+) -> AsyncTask<JsonTask> {
+    task::spawn(move || {
+        let (c, templates, recipients, now) =
+            campaign_args(&campaign, &templates, &recipients, &now).js_err()?;
+        let mut summary = None;
+        export::write_out(Some(path), |writer| {
+            summary = Some(campaign::write(&c, &templates, recipients, now, writer)?);
+            Ok(())
+        })
+        .js_err()?;
+        Ok(parse::to_json(&summary.unwrap_or_default()))
+    })
 }
 
 /// Runs off the JavaScript thread; renders a campaign for every recipient.

@@ -115,6 +115,26 @@ test('a stored profile round-trips through JSON and folds on', async () => {
   await assert.rejects(patron.customerSummaries([profile], '2024-05-02T00:00:00Z'), { code: 'validation', path: 'profiles[0].events.last_at' })
 })
 
+test('writeCampaign writes the outcomes renderCampaign returns, a line each', async () => {
+  const os = require('node:os')
+  const doc = JSON.parse(fs.readFileSync(path.join(__dirname, '../../tests/vectors/v1/message.json'), 'utf8'))
+  const cases = doc.cases.filter((c) => c.input.recipients && !c.error)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patron-'))
+  const file = path.join(dir, 'letters.jsonl')
+  for (const { input: v } of cases) {
+    const want = await patron.renderCampaign(v.campaign, v.templates, v.recipients, v.now)
+    assert.deepEqual(await patron.writeCampaign(v.campaign, v.templates, v.recipients, v.now, file), want.summary)
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l)
+    assert.deepEqual(lines.map((l) => JSON.parse(l)), want.outcomes)
+  }
+  const v = cases[0].input
+  await assert.rejects(patron.writeCampaign(v.campaign, v.templates, v.recipients, v.now, 42),
+    { code: 'validation', path: 'out' })
+  await assert.rejects(patron.writeCampaign(v.campaign, v.templates, v.recipients, v.now, path.join(dir, 'no/such/dir.jsonl')),
+    (e) => e instanceof patron.IoError && e.code === 'io')
+  fs.rmSync(dir, { recursive: true })
+})
+
 test('campaign recipients may come as the JSON text of their array', async () => {
   const doc = JSON.parse(fs.readFileSync(path.join(__dirname, '../../tests/vectors/v1/message.json'), 'utf8'))
   const cases = doc.cases.filter((c) => c.input.recipients && !c.error)

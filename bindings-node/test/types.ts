@@ -71,13 +71,14 @@ async function messages (): Promise<void> {
   const fitted: patron.SmsFitted = patron.smsFit('Hi', { max_parts: 1 })
   const push: patron.Push = patron.pushFit('Title', 'Body')
   const run: patron.CampaignResult = await patron.renderCampaign({ id: 'k', channel: 'email' }, [template], [], new Date())
+  const letters: patron.CampaignSummary = await patron.writeCampaign({ id: 'k', channel: 'email' }, [template], [], new Date(), '/tmp/letters.jsonl')
   const coupons = await patron.issueCoupons({ id: 'p', codes: ['A'] }, null, 'k', ['c1'], new Date())
   const state: patron.PoolState = coupons.state
   const rows: patron.KpiRow[] = await patron.campaignKpis([])
   const uplift: patron.Uplift[] = await patron.campaignUplift([], [])
   const ab: patron.VariantComparison[] = patron.compareVariants(rows, 'click_rate')
   const csv: string = patron.kpiReport(rows, 'csv')
-  void [letter, problems, sms, fitted, push, run, state, uplift, ab, csv]
+  void [letter, problems, sms, fitted, push, run, letters, state, uplift, ab, csv]
 }
 void messages
 async function recommendations (catalog: patron.Data): Promise<void> {

@@ -1,5 +1,6 @@
 //! Export from Python: contacts' facts or a segment's members to a path or a
-//! binary file object, and a static segment's ids from CSV.
+//! binary file object, and a static segment's ids from CSV. The output
+//! helpers also serve `write_campaign`.
 //!
 //! The work runs without the GIL. A path is written by Rust directly (and
 //! removed again if the export fails, so no half file is left); a file
@@ -24,12 +25,12 @@ const CHUNK: usize = 64 * 1024;
 
 /// Where the output goes: a path (`str` or `os.PathLike`) or an object with
 /// a `.write(bytes)` method.
-enum Out {
+pub(crate) enum Out {
     Path(PathBuf),
     Object(Py<PyAny>),
 }
 
-fn out_of(out: &Bound<'_, PyAny>) -> patron::Result<Out> {
+pub(crate) fn out_of(out: &Bound<'_, PyAny>) -> patron::Result<Out> {
     if out.is_instance_of::<PyString>() || out.hasattr("__fspath__").unwrap_or(false) {
         let path: PathBuf = out
             .extract()
@@ -96,7 +97,7 @@ impl Write for PyWriter {
 }
 
 /// Runs `write` without the GIL into the path or the file object.
-fn write_out(
+pub(crate) fn write_out(
     py: Python<'_>,
     out: Out,
     write: impl FnOnce(&mut (dyn Write + Send)) -> patron::Result<()> + Send,

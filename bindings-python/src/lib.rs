@@ -80,6 +80,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(message::sms_fit, m)?)?;
     m.add_function(wrap_pyfunction!(message::push_fit, m)?)?;
     m.add_function(wrap_pyfunction!(message::render_campaign, m)?)?;
+    m.add_function(wrap_pyfunction!(message::write_campaign, m)?)?;
     m.add_function(wrap_pyfunction!(message::issue_coupons, m)?)?;
     m.add_function(wrap_pyfunction!(message::redeem_coupon, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::campaign_kpis, m)?)?;

@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::args;
 use crate::convert::{to_py, to_py_large};
 use crate::error::IntoPyResult;
+use crate::export;
 use crate::model::JsonText;
 
 /// A template spec compiled; errors start at `name`.
@@ -113,32 +114,8 @@ pub fn render_campaign<'py>(
     recipients: &Bound<'py, PyAny>,
     now: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let c: Campaign = args::model(campaign, "campaign").py_err(py)?;
-    let specs: Vec<TemplateSpec> = args::list(templates, "templates").py_err(py)?;
-    let templates = specs
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| Template::new(s).map_err(|e| e.within(&format!("templates[{i}]"))))
-        .collect::<patron::Result<Vec<_>>>()
-        .py_err(py)?;
-    let text = if recipients.is_instance_of::<PyString>() || recipients.is_instance_of::<PyBytes>()
-    {
-        Some(recipients.extract::<JsonText>()?)
-    } else {
-        None
-    };
-    let recipients: Vec<Recipient> = match &text {
-        Some(text) => py
-            .detach(|| {
-                text.as_str()
-                    .and_then(parse::list_from_json::<Recipient>)
-                    .map_err(|e| e.within("recipients"))
-            })
-            .py_err(py)?,
-        None => args::list(recipients, "recipients").py_err(py)?,
-    };
-    drop(text);
-    let now: Timestamp = args::value(now, "now").py_err(py)?;
+    let (c, templates, recipients, now) =
+        campaign_args(py, campaign, templates, recipients, now).py_err(py)?;
     let (summary, outcomes) = py
         .detach(|| {
             let mut outcomes = Vec::with_capacity(recipients.len());
@@ -157,6 +134,69 @@ pub fn render_campaign<'py>(
             outcomes: &outcomes,
         },
     )
+}
+
+/// Renders a campaign as `render_campaign` does, but writes each outcome as
+/// one line of JSON to `out` (a path, or a binary file object with
+/// `.write`) instead of returning it: the letters never become Python
+/// objects. Returns the summary.
+#[pyfunction]
+pub fn write_campaign<'py>(
+    py: Python<'py>,
+    campaign: &Bound<'py, PyAny>,
+    templates: &Bound<'py, PyAny>,
+    recipients: &Bound<'py, PyAny>,
+    now: &Bound<'py, PyAny>,
+    out: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (c, templates, recipients, now) =
+        campaign_args(py, campaign, templates, recipients, now).py_err(py)?;
+    let out = export::out_of(out).py_err(py)?;
+    let mut summary = None;
+    export::write_out(py, out, |writer| {
+        summary = Some(campaign::write(&c, &templates, recipients, now, writer)?);
+        Ok(())
+    })?;
+    to_py(py, &summary.unwrap_or_default())
+}
+
+/// The arguments of `render_campaign` and `write_campaign`, checked; text
+/// recipients are read without the GIL.
+fn campaign_args(
+    py: Python<'_>,
+    campaign: &Bound<'_, PyAny>,
+    templates: &Bound<'_, PyAny>,
+    recipients: &Bound<'_, PyAny>,
+    now: &Bound<'_, PyAny>,
+) -> patron::Result<(Campaign, Vec<Template>, Vec<Recipient>, Timestamp)> {
+    let c: Campaign = args::model(campaign, "campaign")?;
+    let specs: Vec<TemplateSpec> = args::list(templates, "templates")?;
+    let templates = specs
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| Template::new(s).map_err(|e| e.within(&format!("templates[{i}]"))))
+        .collect::<patron::Result<Vec<_>>>()?;
+    let text = if recipients.is_instance_of::<PyString>() || recipients.is_instance_of::<PyBytes>()
+    {
+        Some(
+            recipients
+                .extract::<JsonText>()
+                .map_err(|e| patron::Error::invalid("recipients", e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let recipients: Vec<Recipient> = match &text {
+        Some(text) => py.detach(|| {
+            text.as_str()
+                .and_then(parse::list_from_json::<Recipient>)
+                .map_err(|e| e.within("recipients"))
+        })?,
+        None => args::list(recipients, "recipients")?,
+    };
+    drop(text);
+    let now: Timestamp = args::value(now, "now")?;
+    Ok((c, templates, recipients, now))
 }
 
 /// What `render_campaign` returns, built into Python objects in one pass.

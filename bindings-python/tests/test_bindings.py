@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -91,6 +92,41 @@ def test_campaign_recipients_as_json_text_render_as_dicts_do() -> None:
     assert (info.value.path or "").startswith("recipients[0]")
     with pytest.raises(patron.JsonError):
         patron.render_campaign(v["campaign"], v["templates"], b"[{", v["now"])
+
+
+def test_write_campaign_writes_the_outcomes_render_campaign_returns(tmp_path: Path) -> None:
+    import io
+    import json
+
+    from conftest import load_cases
+
+    cases = [c for name, c in load_cases() if name.startswith("message/") and "recipients" in c["input"]]
+    for case in (c for c in cases if "error" not in c):
+        v = case["input"]
+        want = patron.render_campaign(v["campaign"], v["templates"], v["recipients"], v["now"])
+        path = tmp_path / "letters.jsonl"
+        summary = patron.write_campaign(v["campaign"], v["templates"], v["recipients"], v["now"], path)
+        assert summary == want["summary"]
+        lines = path.read_text().splitlines()
+        assert [json.loads(line) for line in lines] == want["outcomes"]
+        buffer = io.BytesIO()
+        text = json.dumps(v["recipients"])
+        assert patron.write_campaign(v["campaign"], v["templates"], text, v["now"], buffer) == want["summary"]
+        assert buffer.getvalue().decode().splitlines() == lines
+    v = next(c["input"] for c in cases if "error" not in c)
+    with pytest.raises(patron.ValidationError) as info:
+        patron.write_campaign(v["campaign"], v["templates"], v["recipients"], v["now"], 42)  # type: ignore[arg-type]
+    assert info.value.path == "out"
+
+    with pytest.raises(patron.IoError):
+        patron.write_campaign(v["campaign"], v["templates"], v["recipients"], v["now"], tmp_path / "no" / "such.jsonl")
+
+    class Full(io.RawIOBase):
+        def write(self, data: Any) -> int:
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        patron.write_campaign(v["campaign"], v["templates"], v["recipients"], v["now"], Full())
 
 
 def test_unsupported_python_types_name_their_path() -> None:

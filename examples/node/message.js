@@ -50,6 +50,30 @@ async function main () {
   assert.equal(rows[0].revenue, 49.9)
   console.log(patron.kpiReport(rows, 'csv'))
   // END kpis
+
+  // START campaign
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+
+  const consent = { email: { marketing: { status: 'confirmed', confirmed_at: '2024-01-01T00:00:00Z' } } }
+  const recipients = Array.from({ length: 100 }, (_, i) => ({
+    contact: { id: `c-${i}`, email: `c${i}@example.com`, consent },
+    blocks: { picks: [] },
+    coupon: { code: `SPR-${String(i).padStart(4, '0')}` },
+    links: { unsubscribe: `https://shop.example/u/c-${i}` }
+  }))
+  const campaign = { id: 'summer', channel: 'email', control_share: 0.1 }
+  // Every outcome back as objects, or one JSON line each to a file.
+  const result = await patron.renderCampaign(campaign, [template], recipients, '2024-07-01T00:00:00Z')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'letters-'))
+  const out = path.join(dir, 'letters.jsonl')
+  const summary = await patron.writeCampaign(campaign, [template], recipients, '2024-07-01T00:00:00Z', out)
+  assert.equal(fs.readFileSync(out, 'utf8').trim().split('\n').length, 100)
+  assert.deepEqual(summary, result.summary)
+  assert.equal(summary.failed, 0)
+  fs.rmSync(dir, { recursive: true })
+  // END campaign
 }
 
 main().catch((e) => { console.error(e); process.exit(1) })

@@ -53,3 +53,27 @@ assert (rows[0]["sent"], rows[0]["clicked"], rows[0]["converted"]) == (1, 1, 1)
 assert rows[0]["revenue"] == 49.9
 print(patron.kpi_report(rows, "csv"))
 # END kpis
+
+# START campaign
+import tempfile
+from pathlib import Path
+
+consent = {"email": {"marketing": {"status": "confirmed", "confirmed_at": "2024-01-01T00:00:00Z"}}}
+recipients = [
+    {
+        "contact": {"id": f"c-{i}", "email": f"c{i}@example.com", "consent": consent},
+        "blocks": {"picks": []},
+        "coupon": {"code": f"SPR-{i:04}"},
+        "links": {"unsubscribe": f"https://shop.example/u/c-{i}"},
+    }
+    for i in range(100)
+]
+campaign = {"id": "summer", "channel": "email", "control_share": 0.1}
+# Every outcome back as dicts, or one JSON line each to a path or a binary file object.
+result = patron.render_campaign(campaign, [template], recipients, "2024-07-01T00:00:00Z")
+with tempfile.TemporaryDirectory() as tmp:
+    out = Path(tmp) / "letters.jsonl"
+    summary = patron.write_campaign(campaign, [template], recipients, "2024-07-01T00:00:00Z", out)
+    assert len(out.read_text().splitlines()) == 100
+assert summary == result["summary"] and summary["failed"] == 0
+# END campaign

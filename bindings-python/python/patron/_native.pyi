@@ -50,6 +50,7 @@ from patron.types import (
     SmsFitted,
     Push,
     CampaignResult,
+    CampaignSummary,
     IssuedCoupons,
     RedeemedCoupon,
     KpiRow,
@@ -118,6 +119,7 @@ __all__ = [
     "sms_fit",
     "push_fit",
     "render_campaign",
+    "write_campaign",
     "issue_coupons",
     "redeem_coupon",
     "campaign_kpis",
@@ -291,6 +293,13 @@ def render_campaign(
     recipients: Sequence[_Data] | _JsonText,
     now: datetime | str,
 ) -> CampaignResult: ...
+def write_campaign(
+    campaign: _Data,
+    templates: Sequence[TemplateSpec | _Data],
+    recipients: Sequence[_Data] | _JsonText,
+    now: datetime | str,
+    out: _Path | BinaryWriter,
+) -> CampaignSummary: ...
 def issue_coupons(
     pool: _Data, state: _Data | None, campaign_id: str, contact_ids: Sequence[str], now: datetime | str
 ) -> IssuedCoupons: ...
