@@ -10,7 +10,8 @@ host builds per contact the way patron does (fallback, age, tracked links).
 The first letters of both are checked equal before any time is printed.
 
 Patron is timed through `patron.render_campaign` (rendered in Rust, one
-result dict per contact) with one thread (`RAYON_NUM_THREADS=1`, in a child
+result dict per contact), and through `patron.write_campaign` (the letters
+written as JSON lines to the null device, never Python objects), with one thread (`RAYON_NUM_THREADS=1`, in a child
 process) for the per-core ratio, and with every core; the recipients go in
 as dicts, or as the JSON text of the same list (as a host reading them from
 a file or a database would have them). The cost of `json.dumps` for a host
@@ -145,17 +146,22 @@ def jinja_render(templates: dict[str, jinja2.Template], r: dict[str, Any]) -> di
 CAMPAIGN = {"id": DOC["campaign_id"], "channel": "email"}
 
 
-def patron_rate(people: list[dict[str, Any]] | str) -> float:
+def patron_rate(people: list[dict[str, Any]] | str, write: bool = False) -> float:
     """Letters a second through `render_campaign`, best of 3; `people` as
-    dicts or as the JSON text of the list (read without the GIL)."""
+    dicts or as the JSON text of the list (read without the GIL). With
+    `write`, through `write_campaign` to the null device instead: the
+    letters as JSON lines, never Python objects."""
     import patron
 
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
-        out = patron.render_campaign(CAMPAIGN, [SPEC], people, NOW)
+        if write:
+            summary = patron.write_campaign(CAMPAIGN, [SPEC], people, NOW, os.devnull)
+        else:
+            summary = patron.render_campaign(CAMPAIGN, [SPEC], people, NOW)["summary"]
         best = min(best, time.perf_counter() - start)
-    assert out["summary"]["rendered"] == N, out["summary"]
+    assert summary["rendered"] == N, summary
     return N / best
 
 
@@ -169,7 +175,8 @@ def child_rate(form: str) -> float:
 def main() -> None:
     if "--patron-rate" in sys.argv:
         people = [recipient(i) for i in range(N)]
-        print(patron_rate(json.dumps(people) if sys.argv[-1] == "json" else people))
+        form = sys.argv[-1]
+        print(patron_rate(people if form == "dicts" else json.dumps(people), write=form == "write"))
         return
     import patron
 
@@ -194,17 +201,21 @@ def main() -> None:
 
     one = child_rate("dicts")
     one_json = child_rate("json")
+    one_write = child_rate("write")
     every = patron_rate(people)
     every_json = patron_rate(text)
+    every_write = patron_rate(text, write=True)
     cores = os.cpu_count() or 1
     print(f"{N} letters (subject, HTML, text; 6-item product block), Jinja2 {jinja2.__version__}")
     print(f"  jinja2, one core:                   {jinja:10.0f} letters/s")
     print(f"  patron, one core, dicts:            {one:10.0f} letters/s   {one / jinja:5.1f}x jinja2")
     print(f"  patron, one core, JSON text:        {one_json:10.0f} letters/s   {one_json / jinja:5.1f}x jinja2")
+    print(f"  patron, one core, JSON text, write: {one_write:10.0f} letters/s   {one_write / jinja:5.1f}x jinja2")
     both = 1 / (1 / one_json + 1 / dumps)
     print(f"  json.dumps of the dicts, then that: {both:10.0f} letters/s   {both / jinja:5.1f}x jinja2")
     print(f"  patron, {cores} cores, dicts:            {every:10.0f} letters/s")
-    print(f"  patron, {cores} cores, JSON text:        {every_json:10.0f} letters/s   10M letters in {1e7 / every_json:.0f} s")
+    print(f"  patron, {cores} cores, JSON text:        {every_json:10.0f} letters/s")
+    print(f"  patron, {cores} cores, JSON text, write: {every_write:10.0f} letters/s   10M letters in {1e7 / every_write:.0f} s")
 
 
 if __name__ == "__main__":
