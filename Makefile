@@ -25,8 +25,9 @@ rust-checks: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-rust-test: data ## Rust unit, property, vector and doc tests (with the CDNOW validation)
+rust-test: data ## Rust unit, property, vector and doc tests (with the CDNOW validation), and the store's
 	PATRON_REQUIRE_DATA=1 cargo test -p patron --quiet
+	cargo test -p patron-store --quiet
 
 DATA := target/data/lifetimes/datasets/CDNOW_sample.txt
 
