@@ -22,26 +22,27 @@ impl Smtp {
     /// A server named by a URL, as lettre reads them:
     /// `smtp://host:25` (plain), `smtp://user:pass@host:587?tls=required`
     /// (STARTTLS), `smtps://user:pass@host` (TLS from the start).
-    pub fn from_url(url: &str) -> Result<Smtp> {
+    pub fn from_url(url: &str, timeout: Duration) -> Result<Smtp> {
         let bad = |e: lettre::transport::smtp::Error| Error::Channel {
             channel: "email".into(),
             message: format!("bad SMTP address `{url}`: {e}"),
         };
         let builder = SmtpTransport::from_url(url).map_err(bad)?;
-        Ok(Smtp::with(builder))
+        Ok(Smtp::with(builder, timeout))
     }
 
     /// A plain server on `host:port`, without TLS: a local relay or test sink.
-    pub fn plain(host: &str, port: u16) -> Smtp {
+    pub fn plain(host: &str, port: u16, timeout: Duration) -> Smtp {
         Smtp::with(
             SmtpTransport::builder_dangerous(host)
                 .port(port)
                 .tls(Tls::None),
+            timeout,
         )
     }
 
     /// A server with STARTTLS required (port 587, usually).
-    pub fn starttls(host: &str, port: u16) -> Result<Smtp> {
+    pub fn starttls(host: &str, port: u16, timeout: Duration) -> Result<Smtp> {
         let tls = TlsParameters::new(host.into()).map_err(|e| Error::Channel {
             channel: "email".into(),
             message: format!("TLS for `{host}`: {e}"),
@@ -50,12 +51,16 @@ impl Smtp {
             SmtpTransport::builder_dangerous(host)
                 .port(port)
                 .tls(Tls::Required(tls)),
+            timeout,
         ))
     }
 
-    fn with(builder: lettre::transport::smtp::SmtpTransportBuilder) -> Smtp {
+    /// `timeout` bounds every read and write on the connection: a server
+    /// that stops answering fails the attempt (retried later) instead of
+    /// holding the sender.
+    fn with(builder: lettre::transport::smtp::SmtpTransportBuilder, timeout: Duration) -> Smtp {
         let transport = builder
-            .timeout(Some(Duration::from_secs(30)))
+            .timeout(Some(timeout))
             .pool_config(PoolConfig::new().max_size(4))
             .build();
         Smtp {

@@ -512,6 +512,11 @@ impl<B: Backend> Store<B> {
         let t = secs(now);
         let prepared = {
             let mut tx = self.backend.begin()?;
+            if row.reason.as_deref() == Some(LEASE_ENDED) {
+                // The sender before stopped after it claimed the row: the
+                // letter may have gone out. It goes again, with its id.
+                tx.log_send(row.seq, row.attempts, t, "resumed", Some(LEASE_ENDED))?;
+            }
             let prepared = prepare(&mut *tx, &self.setup, &self.name, row, now)?;
             if let Prepared::Cancel(reason) = &prepared {
                 tx.finish_outbox(row.seq, &self.owner, &Finish::Cancelled { reason })?;
