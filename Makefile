@@ -81,6 +81,8 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	cargo run --quiet -p patron --example predict
 	cargo run --quiet -p patron --example recommend
 	cargo run --quiet -p patron --example trigger
+	cargo run --quiet -p patron-store --example store
+	PATRON=target/debug/patron examples/store.sh > /dev/null
 	$(VPY) examples/python/quickstart.py
 	$(VPY) examples/python/rfm.py
 	$(VPY) examples/python/profile.py
