@@ -62,21 +62,27 @@ fn main() -> Result<(), patron_store::Error> {
     let sent = store.send(wakeup, &mut [&mut email as &mut dyn Channel])?;
     assert_eq!(sent.sent, 1);
     let letter = letters.borrow()[0].clone();
-    assert_eq!(letter.subject.as_deref(), Some("Anna, your cart is waiting"));
-    assert!(letter.text.as_deref().unwrap().starts_with("Take 10% with BACK-"));
+    let (subject, text) = (
+        letter.subject.unwrap_or_default(),
+        letter.text.unwrap_or_default(),
+    );
+    assert_eq!(subject, "Anna, your cart is waiting");
+    assert!(text.starts_with("Take 10% with BACK-"));
     assert_eq!(letter.headers[1].1, "List-Unsubscribe=One-Click");
 
     // One click on the letter's unsubscribe link withdraws consent.
-    let token = letter.text.as_deref().unwrap().rsplit("token=").next().unwrap();
+    let token = text.rsplit("token=").next().unwrap_or_default();
     store.unsubscribe(token, Timestamp::parse("2024-05-01T12:00:00Z")?)?;
     let anna = store.contact("anna")?.expect("stored");
-    assert_eq!(anna.contact["consent"]["email"]["marketing"]["status"], "unsubscribed");
+    let consent = &anna.contact["consent"]["email"]["marketing"];
+    assert_eq!(consent["status"], "unsubscribed");
 
     let stats = store.stats()?;
     assert_eq!(stats.outbox.get("sent"), Some(&1));
     // END flow
 
     std::fs::remove_dir_all(&dir).ok();
-    println!("store: {} events, {} letters sent", stats.events, stats.outbox.get("sent").unwrap_or(&0));
+    let sent = stats.outbox.get("sent").unwrap_or(&0);
+    println!("store: {} events, {sent} letters sent", stats.events);
     Ok(())
 }
