@@ -73,4 +73,4 @@ pub use error::{Error, Result};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use smtp::Smtp;
 pub use sqlite::Sqlite;
-pub use store::{ContactView, Ingested, OutboxEntry, Ran, Sent, Store};
+pub use store::{Claimed, ContactView, Finished, Ingested, OutboxEntry, Ran, Sent, Store};

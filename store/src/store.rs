@@ -108,6 +108,51 @@ pub struct Sent {
     pub resumed: u64,
 }
 
+impl Sent {
+    fn add(&mut self, other: &Sent) {
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.cancelled += other.cancelled;
+        self.resumed += other.resumed;
+    }
+
+    fn count(&mut self, finished: Finished) {
+        match finished {
+            Finished::Sent => self.sent += 1,
+            Finished::Retry => self.retried += 1,
+            Finished::Failed => self.failed += 1,
+            Finished::LeaseLost => {}
+        }
+    }
+}
+
+/// Letters leased for sending by [`Store::claim_letters`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Claimed {
+    /// The letters to hand over, rendered and addressed.
+    pub letters: Vec<Letter>,
+    /// Rows leased (letters, and rows ended here).
+    pub rows: usize,
+    /// Rows ended here (cancelled, failed) and rows resumed.
+    pub counts: Sent,
+}
+
+/// How [`Store::finish_letter`] ended a letter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finished {
+    /// Sent.
+    Sent,
+    /// To be tried again after the backoff.
+    Retry,
+    /// Given up.
+    Failed,
+    /// The lease ended and another sender took the letter over: nothing
+    /// was written.
+    LeaseLost,
+}
+
 /// One row of the outbox, as callers see it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OutboxEntry {
@@ -471,116 +516,156 @@ impl<B: Backend> Store<B> {
     }
 
     /// Sends every letter due at `now` through the channel of its name;
-    /// rows of channels not given wait for a sender that has them.
+    /// rows of channels not given wait for a sender that has them. It is
+    /// [`Store::claim_letters`], each channel's `send`, and
+    /// [`Store::finish_letter`], batch after batch.
     pub fn send(&mut self, now: Timestamp, channels: &mut [&mut dyn Channel]) -> Result<Sent> {
         let names: Vec<String> = channels.iter().map(|c| c.name().to_string()).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let lease = self.setup.config.sender.lease_seconds as i64;
         let mut sent = Sent::default();
         loop {
-            let mut tx = self.backend.begin()?;
-            let claimed = tx.claim_outbox(
-                secs(now),
-                &self.owner,
-                secs(now) + lease,
-                &names,
-                SEND_BATCH,
-            )?;
-            tx.commit()?;
-            if claimed.is_empty() {
+            let claimed = self.claim_letters(now, &names, SEND_BATCH)?;
+            sent.add(&claimed.counts);
+            if claimed.rows == 0 {
                 return Ok(sent);
             }
-            for row in claimed {
-                if row.reason.as_deref() == Some(LEASE_ENDED) {
-                    sent.resumed += 1;
-                }
-                let Some(channel) = channels.iter_mut().find(|c| c.name() == row.channel) else {
+            for letter in &claimed.letters {
+                let Some(channel) = channels.iter_mut().find(|c| c.name() == letter.channel) else {
                     continue;
                 };
-                self.send_one(now, &row, &mut **channel, &mut sent)?;
+                let outcome = channel.send(letter);
+                let finished = self.finish_letter(&letter.message_id, outcome, now)?;
+                sent.count(finished);
             }
         }
     }
 
-    fn send_one(
+    /// Leases up to `limit` letters of `channels` due at `now` for this
+    /// store, checks consent and caps again, and renders them: the letters
+    /// to hand over, each to be ended with [`Store::finish_letter`] before
+    /// its lease ends. Rows that may not go any more are ended here
+    /// (`cancelled`, or `failed` when they cannot be rendered).
+    pub fn claim_letters(
         &mut self,
         now: Timestamp,
-        row: &OutboxRow,
-        channel: &mut dyn Channel,
-        sent: &mut Sent,
-    ) -> Result<()> {
+        channels: &[&str],
+        limit: usize,
+    ) -> Result<Claimed> {
         let t = secs(now);
-        let prepared = {
-            let mut tx = self.backend.begin()?;
+        let lease = self.setup.config.sender.lease_seconds as i64;
+        let mut tx = self.backend.begin()?;
+        let rows = tx.claim_outbox(t, &self.owner, t + lease, channels, limit.max(1))?;
+        tx.commit()?;
+        let mut claimed = Claimed {
+            rows: rows.len(),
+            ..Claimed::default()
+        };
+        if rows.is_empty() {
+            return Ok(claimed);
+        }
+        let mut tx = self.backend.begin()?;
+        for row in &rows {
             if row.reason.as_deref() == Some(LEASE_ENDED) {
                 // The sender before stopped after it claimed the row: the
                 // letter may have gone out. It goes again, with its id.
                 tx.log_send(row.seq, row.attempts, t, "resumed", Some(LEASE_ENDED))?;
+                claimed.counts.resumed += 1;
             }
-            let prepared = prepare(&mut *tx, &self.setup, &self.name, row, now)?;
-            if let Prepared::Cancel(reason) = &prepared {
-                tx.finish_outbox(row.seq, &self.owner, &Finish::Cancelled { reason })?;
-                tx.log_send(row.seq, row.attempts, t, "cancelled", Some(reason))?;
-                sent.cancelled += 1;
-            }
-            if let Prepared::Fail(reason) = &prepared {
-                tx.finish_outbox(row.seq, &self.owner, &Finish::Failed { reason })?;
-                tx.log_send(row.seq, row.attempts, t, "failed", Some(reason))?;
-                sent.failed += 1;
-            }
-            tx.commit()?;
-            prepared
-        };
-        let Prepared::Letter(letter) = prepared else {
-            return Ok(());
-        };
-        let outcome = channel.send(&letter);
-        let mut tx = self.backend.begin()?;
-        let mut feedback = None;
-        match outcome {
-            Ok(()) => {
-                if tx.finish_outbox(row.seq, &self.owner, &Finish::Sent { at: t })? {
-                    tx.log_send(row.seq, row.attempts, t, "sent", None)?;
-                    feedback = Some(message_event(row, "message_sent", now)?);
-                    sent.sent += 1;
+            match prepare(&mut *tx, &self.setup, &self.name, row, now)? {
+                Prepared::Letter(letter) => claimed.letters.push(*letter),
+                Prepared::Cancel(reason) => {
+                    tx.finish_outbox(row.seq, &self.owner, &Finish::Cancelled { reason: &reason })?;
+                    tx.log_send(row.seq, row.attempts, t, "cancelled", Some(&reason))?;
+                    claimed.counts.cancelled += 1;
                 }
+                Prepared::Fail(reason) => {
+                    tx.finish_outbox(row.seq, &self.owner, &Finish::Failed { reason: &reason })?;
+                    tx.log_send(row.seq, row.attempts, t, "failed", Some(&reason))?;
+                    claimed.counts.failed += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(claimed)
+    }
+
+    /// Ends the attempt at a letter this store claimed: sent (`Ok`), to be
+    /// tried again after a backoff (until `max_attempts`), or refused for
+    /// good. A sent letter records the store's `message_sent` event, and a
+    /// hard bounce a `message_bounced` (withdrawing consent), in the same
+    /// transaction. [`Finished::LeaseLost`] when the lease ended and another
+    /// sender took the letter over (nothing is written).
+    pub fn finish_letter(
+        &mut self,
+        message_id: &str,
+        outcome: std::result::Result<(), Refusal>,
+        now: Timestamp,
+    ) -> Result<Finished> {
+        let t = secs(now);
+        let mut tx = self.backend.begin()?;
+        let Some(row) = tx.outbox_by_message_id(message_id)? else {
+            return Err(patron::Error::invalid(
+                "message_id",
+                format!("no letter `{message_id}` in the outbox"),
+            )
+            .into());
+        };
+        let mut feedback = None;
+        let finished = match outcome {
+            Ok(()) => {
+                if !tx.finish_outbox(row.seq, &self.owner, &Finish::Sent { at: t })? {
+                    return Ok(Finished::LeaseLost);
+                }
+                tx.log_send(row.seq, row.attempts, t, "sent", None)?;
+                feedback = Some(message_event(&row, "message_sent", now)?);
+                Finished::Sent
             }
             Err(Refusal::Retry(reason)) => {
                 let config = &self.setup.config.sender;
                 if row.attempts >= i64::from(config.max_attempts) {
                     let reason = format!("{reason} (after {} attempts)", row.attempts);
-                    tx.finish_outbox(row.seq, &self.owner, &Finish::Failed { reason: &reason })?;
+                    if !tx.finish_outbox(
+                        row.seq,
+                        &self.owner,
+                        &Finish::Failed { reason: &reason },
+                    )? {
+                        return Ok(Finished::LeaseLost);
+                    }
                     tx.log_send(row.seq, row.attempts, t, "failed", Some(&reason))?;
-                    sent.failed += 1;
+                    Finished::Failed
                 } else {
                     let wait = config
                         .retry_seconds
                         .saturating_mul(1 << (row.attempts - 1).clamp(0, 20));
-                    let at = t.saturating_add(wait as i64);
-                    tx.finish_outbox(
+                    let at = t.saturating_add(wait.min(i64::MAX as u64) as i64);
+                    if !tx.finish_outbox(
                         row.seq,
                         &self.owner,
                         &Finish::Retry {
                             at,
                             reason: &reason,
                         },
-                    )?;
+                    )? {
+                        return Ok(Finished::LeaseLost);
+                    }
                     tx.log_send(row.seq, row.attempts, t, "retry", Some(&reason))?;
-                    sent.retried += 1;
+                    Finished::Retry
                 }
             }
             Err(Refusal::Reject {
                 reason,
                 hard_bounce,
             }) => {
-                tx.finish_outbox(row.seq, &self.owner, &Finish::Failed { reason: &reason })?;
-                tx.log_send(row.seq, row.attempts, t, "failed", Some(&reason))?;
-                sent.failed += 1;
-                if hard_bounce {
-                    feedback = Some(message_event(row, "message_bounced", now)?);
+                if !tx.finish_outbox(row.seq, &self.owner, &Finish::Failed { reason: &reason })? {
+                    return Ok(Finished::LeaseLost);
                 }
+                tx.log_send(row.seq, row.attempts, t, "failed", Some(&reason))?;
+                if hard_bounce {
+                    feedback = Some(message_event(&row, "message_bounced", now)?);
+                }
+                Finished::Failed
             }
-        }
+        };
         if let Some(event) = feedback {
             // The store's own event goes the way of every event: profile,
             // consent (a bounce), engine, in this transaction.
@@ -600,7 +685,8 @@ impl<B: Backend> Store<B> {
                 write_folded(&mut *tx, &folded, t, None, &mut Ingested::default())?;
             }
         }
-        tx.commit()
+        tx.commit()?;
+        Ok(finished)
     }
 
     /// Counts over the whole store.
