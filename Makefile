@@ -101,6 +101,7 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	NODE_PATH=target/node_path node examples/node/message.js
 	NODE_PATH=target/node_path node examples/node/recommend.js
 	$(VPY) examples/python/trigger.py
+	$(VPY) examples/python/store.py
 	NODE_PATH=target/node_path node examples/node/trigger.js
 
 docs-check: ## Check that docs and README quote the tested example files exactly

@@ -45,6 +45,38 @@ fn build(py: Python<'_>, e: &patron::Error) -> PyResult<PyErr> {
     Ok(PyErr::from_value(instance))
 }
 
+/// The Python class for a store error code (the core's codes map as above).
+fn store_class_name(code: &str) -> &'static str {
+    match code {
+        "corrupt" => "CorruptError",
+        "newer_schema" => "NewerSchemaError",
+        "full" => "DiskFullError",
+        "busy" => "BusyError",
+        "database" => "DatabaseError",
+        "no_config" => "NoConfigError",
+        "channel" => "ChannelError",
+        other => class_name(other),
+    }
+}
+
+/// Converts a store error into the matching `patron.errors` exception: the
+/// core's kinds as everywhere, the store's own as `StoreError` subclasses.
+/// A bad line of JSON lines carries that line, and the column within it.
+pub fn store_err(py: Python<'_>, e: patron_store::Error) -> PyErr {
+    let built = (|| -> PyResult<PyErr> {
+        let module = ERRORS.get_or_try_init(py, || py.import("patron.errors").map(Bound::unbind))?;
+        let class = module.bind(py).getattr(store_class_name(e.code()))?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("code", e.code())?;
+        kwargs.set_item("path", e.path())?;
+        kwargs.set_item("line", e.line())?;
+        kwargs.set_item("column", e.column())?;
+        let instance = class.call((e.to_string(),), Some(&kwargs))?;
+        Ok(PyErr::from_value(instance))
+    })();
+    built.unwrap_or_else(|failed| failed)
+}
+
 /// `?` for core results inside Python functions.
 pub trait IntoPyResult<T> {
     /// Maps the error to its Python exception.

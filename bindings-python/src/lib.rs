@@ -19,12 +19,14 @@ mod purchase;
 mod recommend;
 mod rfm;
 mod segment;
+mod store;
 mod trigger;
 
 /// The native module behind the `patron` package.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<store::Store>()?;
     m.add_function(wrap_pyfunction!(model::parse_contact, m)?)?;
     m.add_function(wrap_pyfunction!(model::parse_contact_json, m)?)?;
     m.add_function(wrap_pyfunction!(model::parse_contacts, m)?)?;

@@ -157,8 +157,8 @@ pub struct Stats {
     pub states: u64,
     /// States with a wake-up scheduled.
     pub scheduled: u64,
-    /// The earliest wake-up (Unix seconds).
-    pub next_wakeup: Option<i64>,
+    /// The earliest wake-up.
+    pub next_wakeup: Option<patron::model::Timestamp>,
     /// Decisions recorded.
     pub actions: u64,
     /// Outbox rows by status (`queued`, `sending`, `sent`, `failed`, `cancelled`).

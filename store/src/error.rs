@@ -142,6 +142,15 @@ impl Error {
         }
     }
 
+    /// The same error seen from one level up: `parent` (an argument's
+    /// name) goes in front of the path of bad data.
+    pub fn within(self, parent: &str) -> Error {
+        match self {
+            Error::Core(e) => Error::Core(e.within(parent)),
+            other => other,
+        }
+    }
+
     pub(crate) fn sqlite(path: &str, e: rusqlite::Error) -> Error {
         use rusqlite::ErrorCode;
         let message = e.to_string();

@@ -31,6 +31,21 @@ impl Smtp {
         Ok(Smtp::with(builder, timeout))
     }
 
+    /// A server named as the `patron` command takes it: `HOST:PORT` (plain,
+    /// for a local relay) or a URL (see [`Smtp::from_url`]).
+    pub fn connect(address: &str, timeout: Duration) -> Result<Smtp> {
+        if address.contains("://") {
+            return Smtp::from_url(address, timeout);
+        }
+        let bad = || Error::Channel {
+            channel: "email".into(),
+            message: format!("expected HOST:PORT or a URL, got `{address}`"),
+        };
+        let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+        let port = port.parse().map_err(|_| bad())?;
+        Ok(Smtp::plain(host, port, timeout))
+    }
+
     /// A plain server on `host:port`, without TLS: a local relay or test sink.
     pub fn plain(host: &str, port: u16, timeout: Duration) -> Smtp {
         Smtp::with(

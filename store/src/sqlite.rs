@@ -557,8 +557,12 @@ impl Tx for SqliteTx<'_> {
                 "SELECT count(*) FROM states WHERE next_wakeup IS NOT NULL",
             )?,
             next_wakeup: tx
-                .query_row("SELECT min(next_wakeup) FROM states", [], |r| r.get(0))
-                .map_err(sql)?,
+                .query_row("SELECT min(next_wakeup) FROM states", [], |r| {
+                    r.get::<_, Option<i64>>(0)
+                })
+                .map_err(sql)?
+                .and_then(|s| chrono::DateTime::<chrono::Utc>::from_timestamp(s, 0))
+                .map(patron::model::Timestamp::from),
             actions: count(tx, "SELECT count(*) FROM actions")?,
             outbox: grouped(tx, "SELECT status, count(*) FROM outbox GROUP BY status")?,
             message_events: grouped(

@@ -86,6 +86,7 @@ from patron._native import (
     next_wakeup,
     trigger_presets,
     Recommender,
+    Store,
 )
 from patron import types
 from patron.errors import (
@@ -97,6 +98,14 @@ from patron.errors import (
     ValidationError,
     TemplateError,
     ExhaustedError,
+    StoreError,
+    CorruptError,
+    NewerSchemaError,
+    DiskFullError,
+    BusyError,
+    DatabaseError,
+    NoConfigError,
+    ChannelError,
 )
 
 __all__ = [
@@ -182,4 +191,13 @@ __all__ = [
     "next_wakeup",
     "trigger_presets",
     "Recommender",
+    "Store",
+    "StoreError",
+    "CorruptError",
+    "NewerSchemaError",
+    "DiskFullError",
+    "BusyError",
+    "DatabaseError",
+    "NoConfigError",
+    "ChannelError",
 ]

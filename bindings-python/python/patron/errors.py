@@ -62,3 +62,41 @@ class TemplateError(PatronError, ValueError):
 
 class ExhaustedError(PatronError):
     """A coupon pool with no code left to issue."""
+
+
+class StoreError(PatronError):
+    """Base of the store's own errors: the database file, the disk, a channel."""
+
+
+class CorruptError(StoreError):
+    """The file is not a patron store, or it is damaged or cut short (code ``corrupt``); nothing was changed."""
+
+
+class NewerSchemaError(StoreError):
+    """The store file was written by a newer patron (code ``newer_schema``); upgrade patron to open it."""
+
+
+class DiskFullError(StoreError, OSError):
+    """The disk (or the file's size limit) is full (code ``full``); the call's transaction was rolled back."""
+
+
+class BusyError(StoreError):
+    """Another process held the store file locked longer than the busy timeout (code ``busy``)."""
+
+
+class DatabaseError(StoreError):
+    """Any other database failure (code ``database``)."""
+
+
+class NoConfigError(StoreError):
+    """The store file has no config yet (code ``no_config``): open it with one."""
+
+
+class ChannelError(StoreError):
+    """A channel that cannot be set up, such as a bad SMTP address (code ``channel``)."""
+
+
+__all__ += [
+    "StoreError", "CorruptError", "NewerSchemaError", "DiskFullError", "BusyError", "DatabaseError",
+    "NoConfigError", "ChannelError",
+]

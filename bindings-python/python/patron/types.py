@@ -1080,3 +1080,123 @@ class TriggerOutcome(TypedDict):
     actions: list[TriggerAction]
     next_wakeup: datetime | None
     ignored: NotRequired[Literal["duplicate", "too_old"]]
+
+
+#: How a store's letters go out (``StoreConfig.sender``); ``from`` is a
+#: keyword, hence the functional form.
+SenderConfig = TypedDict(
+    "SenderConfig",
+    {
+        "from": str,
+        "domain": str,
+        "unsubscribe_url": str,
+        "unsubscribe_mailto": str,
+        "link_key": str,
+        "max_attempts": int,
+        "retry_seconds": int,
+        "lease_seconds": int,
+    },
+    total=False,
+)
+
+
+class StoreConfig(TypedDict, total=False):
+    """What a store runs, kept in the store file."""
+
+    triggers: TriggerConfig | Mapping[str, Any]
+    templates: Mapping[str, TemplateSpec | Mapping[str, Any]]
+    coupon_pools: list[Mapping[str, Any]]
+    catalog: Mapping[str, Any]
+    sender: SenderConfig
+
+
+class Ingested(TypedDict):
+    """What ``Store.ingest`` and ``Store.upsert_contacts`` stored and decided."""
+
+    stored: int
+    duplicates: list[str]
+    contacts: int
+    actions: int
+    queued: int
+    membership_changes: int
+
+
+class Ran(TypedDict):
+    """What ``Store.run_due`` did."""
+
+    contacts: int
+    actions: int
+    queued: int
+    membership_changes: int
+    lost: int
+    failed: list[tuple[str, str]]
+
+
+class Sent(TypedDict):
+    """What ``Store.send`` did."""
+
+    sent: int
+    retried: int
+    failed: int
+    cancelled: int
+    resumed: int
+
+
+class StoreStats(TypedDict):
+    """Counts over a store."""
+
+    contacts: int
+    events: int
+    states: int
+    scheduled: int
+    next_wakeup: datetime | None
+    actions: int
+    outbox: dict[str, int]
+    message_events: dict[str, int]
+    membership_changes: int
+    coupons: int
+
+
+class OutboxEntry(TypedDict):
+    """One row of a store's outbox."""
+
+    contact_id: str
+    action_id: str
+    message_id: str
+    rule: str
+    step: NotRequired[str]
+    channel: str
+    status: Literal["queued", "sending", "sent", "failed", "cancelled"]
+    attempts: int
+    reason: NotRequired[str]
+
+
+#: A letter claimed for sending: rendered and addressed (``from`` is the
+#: sender's address).
+Letter = TypedDict(
+    "Letter",
+    {
+        "message_id": str,
+        "contact_id": str,
+        "channel": str,
+        "rule": str,
+        "step": NotRequired[str],
+        "to": NotRequired[str],
+        "from": str,
+        "subject": NotRequired[str],
+        "html": NotRequired[str],
+        "text": NotRequired[str],
+        "headers": NotRequired[list[tuple[str, str]]],
+        "action": dict[str, Any],
+        "attempt": int,
+    },
+)
+
+
+class StoredContact(TypedDict):
+    """A contact as a store keeps it."""
+
+    contact: Contact | None
+    profile: Profile | None
+    state: ContactState | None
+    segments: list[str]

@@ -312,8 +312,7 @@ fn run(command: Command) -> Result<(), Error> {
                 stats.states, stats.scheduled
             );
             if let Some(next) = stats.next_wakeup {
-                let at = DateTime::<Utc>::from_timestamp(next, 0).unwrap_or_default();
-                println!("next wake-up  {}", Timestamp::from(at));
+                println!("next wake-up  {next}");
             }
             println!("decisions     {}", stats.actions);
             for status in ["queued", "sending", "sent", "failed", "cancelled"] {
@@ -333,19 +332,7 @@ fn run(command: Command) -> Result<(), Error> {
 }
 
 fn smtp_channel(address: &str, timeout: Duration, store: &Store) -> Result<Smtp, Error> {
-    let mut smtp = if address.contains("://") {
-        Smtp::from_url(address, timeout)?
-    } else {
-        let (host, port) = address.rsplit_once(':').ok_or_else(|| Error::Channel {
-            channel: "email".into(),
-            message: format!("expected HOST:PORT or a URL, got `{address}`"),
-        })?;
-        let port = port.parse().map_err(|_| Error::Channel {
-            channel: "email".into(),
-            message: format!("bad port in `{address}`"),
-        })?;
-        Smtp::plain(host, port, timeout)
-    };
+    let mut smtp = Smtp::connect(address, timeout)?;
     smtp.set_domain(store.config().sender.domain());
     Ok(smtp)
 }
