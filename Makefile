@@ -103,6 +103,7 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	$(VPY) examples/python/trigger.py
 	$(VPY) examples/python/store.py
 	NODE_PATH=target/node_path node examples/node/trigger.js
+	NODE_PATH=target/node_path node examples/node/store.js
 
 docs-check: ## Check that docs and README quote the tested example files exactly
 	$(PYTHON) scripts/snippets.py --check

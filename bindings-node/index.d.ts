@@ -543,6 +543,78 @@ export class IoError extends PatronError {}
 export class TemplateError extends PatronError {}
 /** A coupon pool with no code left to issue (code `exhausted`). */
 export class ExhaustedError extends PatronError {}
+/** Base of the store's own errors: the database file, the disk, a channel. */
+export class StoreError extends PatronError {}
+/** The file is not a patron store, or it is damaged or cut short (code `corrupt`); nothing was changed. */
+export class CorruptError extends StoreError {}
+/** The store file was written by a newer patron (code `newer_schema`). */
+export class NewerSchemaError extends StoreError {}
+/** The disk (or the file's size limit) is full (code `full`); the call's transaction was rolled back. */
+export class DiskFullError extends StoreError {}
+/** Another process held the store file locked longer than the busy timeout (code `busy`). */
+export class BusyError extends StoreError {}
+/** Any other database failure (code `database`). */
+export class DatabaseError extends StoreError {}
+/** The store file has no config yet (code `no_config`): open it with one. */
+export class NoConfigError extends StoreError {}
+/** A channel that cannot be set up, such as a bad SMTP address (code `channel`). */
+export class ChannelError extends StoreError {}
+
+/** How a store's letters go out. */
+export interface SenderConfig {
+  from?: string, domain?: string, unsubscribe_url?: string, unsubscribe_mailto?: string, link_key?: string,
+  max_attempts?: number, retry_seconds?: number, lease_seconds?: number
+}
+/** What a store runs, kept in the store file (docs/store.md). */
+export interface StoreConfig {
+  triggers: TriggerConfig | Data, templates?: Record<string, TemplateSpec>, coupon_pools?: Data[], catalog?: Data,
+  sender?: SenderConfig
+}
+export interface Ingested { stored: number, duplicates: string[], contacts: number, actions: number, queued: number, membership_changes: number }
+export interface Ran { contacts: number, actions: number, queued: number, membership_changes: number, lost: number, failed: Array<[string, string]> }
+export interface Sent { sent: number, retried: number, failed: number, cancelled: number, resumed: number }
+export interface StoreStats {
+  contacts: number, events: number, states: number, scheduled: number, next_wakeup: string | null, actions: number,
+  outbox: Record<string, number>, message_events: Record<string, number>, membership_changes: number, coupons: number
+}
+export interface OutboxEntry {
+  contact_id: string, action_id: string, message_id: string, rule: string, step?: string, channel: string,
+  status: 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled', attempts: number, reason?: string
+}
+/** A letter claimed for sending: rendered and addressed. */
+export interface Letter {
+  message_id: string, contact_id: string, channel: string, rule: string, step?: string, to?: string, from: string,
+  subject?: string, html?: string, text?: string, headers?: Array<[string, string]>, action: Data, attempt: number
+}
+export interface StoredContact { contact: Data | null, profile: Data | null, state: ContactState | null, segments: string[] }
+
+/**
+ * A shop's store on one SQLite file: contacts, events, profiles, trigger
+ * state, wake-ups, the outbox and its send log. The constructor opens the
+ * file; every other call returns a Promise.
+ */
+export class Store {
+  constructor (path: string, config?: StoreConfig | Data | null)
+  /** The store file. */
+  readonly path: string
+  config (): Promise<StoreConfig>
+  setConfig (config: StoreConfig | Data): Promise<void>
+  upsertContacts (contacts: Data[], now: TimestampInput): Promise<Ingested>
+  /** Objects, or JSON lines as a string; one transaction. */
+  ingest (events: Data[] | string | Uint8Array, now: TimestampInput): Promise<Ingested>
+  runDue (now: TimestampInput): Promise<Ran>
+  nextWakeup (now: TimestampInput): Promise<string | null>
+  send (now: TimestampInput, options: { smtp: string, smtpTimeout?: number }): Promise<Sent>
+  claimLetters (now: TimestampInput, channels: string[], limit?: number): Promise<Letter[]>
+  letterSent (messageId: string, now: TimestampInput): Promise<'sent' | 'lease_lost'>
+  letterFailed (messageId: string, reason: string, now: TimestampInput,
+    options?: { retry?: boolean, hardBounce?: boolean }): Promise<'retry' | 'failed' | 'lease_lost'>
+  unsubscribe (token: string, now: TimestampInput): Promise<Ingested>
+  stats (): Promise<StoreStats>
+  outbox (status?: string | null, limit?: number): Promise<OutboxEntry[]>
+  contact (contactId: string): Promise<StoredContact | null>
+  kpis (config?: Data): Promise<KpiRow[]>
+}
 
 /** A message template (docs/messages.md): tera syntax, HTML autoescaped. */
 export interface TemplateSpec { subject?: string, html?: string, text?: string, partials?: Record<string, string>, fallbacks?: Record<string, string>, tracking?: Record<string, string> }

@@ -40,7 +40,39 @@ class IoError extends PatronError {}
 class TemplateError extends PatronError {}
 class ExhaustedError extends PatronError {}
 
-const CLASSES = { json: JsonError, validation: ValidationError, consent_transition: ConsentTransitionError, convergence: ConvergenceError, io: IoError, template: TemplateError, exhausted: ExhaustedError }
+/** Base of the store's own errors: the database file, the disk, a channel. */
+class StoreError extends PatronError {}
+/** The file is not a patron store, or it is damaged or cut short (code `corrupt`); nothing was changed. */
+class CorruptError extends StoreError {}
+/** The store file was written by a newer patron (code `newer_schema`). */
+class NewerSchemaError extends StoreError {}
+/** The disk (or the file's size limit) is full (code `full`); the call's transaction was rolled back. */
+class DiskFullError extends StoreError {}
+/** Another process held the store file locked longer than the busy timeout (code `busy`). */
+class BusyError extends StoreError {}
+/** Any other database failure (code `database`). */
+class DatabaseError extends StoreError {}
+/** The store file has no config yet (code `no_config`): open it with one. */
+class NoConfigError extends StoreError {}
+/** A channel that cannot be set up, such as a bad SMTP address (code `channel`). */
+class ChannelError extends StoreError {}
+
+const CLASSES = {
+  json: JsonError,
+  validation: ValidationError,
+  consent_transition: ConsentTransitionError,
+  convergence: ConvergenceError,
+  io: IoError,
+  template: TemplateError,
+  exhausted: ExhaustedError,
+  corrupt: CorruptError,
+  newer_schema: NewerSchemaError,
+  full: DiskFullError,
+  busy: BusyError,
+  database: DatabaseError,
+  no_config: NoConfigError,
+  channel: ChannelError
+}
 
 function decodeError (err) {
   if (err && typeof err.message === 'string' && err.message.startsWith(PREFIX)) {
@@ -275,6 +307,107 @@ class TriggerEngine {
   }
 }
 
+/**
+ * A shop's store on one SQLite file: contacts, events, profiles, trigger
+ * state, wake-ups, the outbox and its send log. The constructor opens (or
+ * creates) the file on the calling thread; every other call runs off it
+ * and returns a Promise. Several processes may open the same file.
+ */
+class Store {
+  constructor (path, config) {
+    if (typeof path !== 'string') throw new ValidationError('path: expected a file path', { code: 'validation', path: 'path' })
+    this._native = invoke(() => new native.StoreNative(path, nullable(config, 'config')))
+  }
+
+  /** The store file. */
+  get path () {
+    return this._native.path
+  }
+
+  /** The config the store runs, in its JSON form. */
+  async config () {
+    return callAsync(() => this._native.configJson())
+  }
+
+  /** Checks `config` whole and keeps it; every process that opens the store afterwards runs it. */
+  async setConfig (config) {
+    await callAsync((c) => this._native.setConfigJson(c), encode(config, 'config', 'config'))
+  }
+
+  /** Writes contact records and runs the engine's `refresh` for each, in one transaction. */
+  async upsertContacts (contacts, now) {
+    return callAsync((...a) => this._native.upsertContactsJson(...a), encode(contacts, 'contacts', 'contacts'), encodeTime(now, 'now'))
+  }
+
+  /**
+   * Stores a batch of events (objects, or JSON lines as a string) and acts on it, in one
+   * transaction; a bad event refuses the whole batch, named by its place or line.
+   */
+  async ingest (events, now) {
+    if (typeof events === 'string' || events instanceof Uint8Array) {
+      return callAsync((...a) => this._native.ingestLines(...a), textOf(events), encodeTime(now, 'now'))
+    }
+    return callAsync((...a) => this._native.ingestJson(...a), encode(events, 'events', 'events'), encodeTime(now, 'now'))
+  }
+
+  /** Wakes every contact due at `now` (leased, so that processes never wake one contact at once). */
+  async runDue (now) {
+    return callAsync((n) => this._native.runDueJson(n), encodeTime(now, 'now'))
+  }
+
+  /** When to call `runDue` next, or null. */
+  async nextWakeup (now) {
+    return callAsync((n) => this._native.nextWakeupJson(n), encodeTime(now, 'now'))
+  }
+
+  /** Sends the email due at `now` through an SMTP server (`HOST:PORT`, or a URL such as `smtp://user:pass@host:587?tls=required`). */
+  async send (now, { smtp, smtpTimeout = 30 } = {}) {
+    if (typeof smtp !== 'string') throw new ValidationError('smtp: expected HOST:PORT or a URL', { code: 'validation', path: 'smtp' })
+    return callAsync((...a) => this._native.sendJson(...a), encodeTime(now, 'now'), smtp, Number(smtpTimeout))
+  }
+
+  /** Leases up to `limit` letters of `channels` due at `now`, checked and rendered, for your own provider. */
+  async claimLetters (now, channels, limit = 100) {
+    return callAsync((...a) => this._native.claimLettersJson(...a), encodeTime(now, 'now'), encode(channels, 'channels', 'channels'), limit)
+  }
+
+  /** A claimed letter was accepted: `'sent'`, or `'lease_lost'` when another sender took it over. */
+  async letterSent (messageId, now) {
+    return callAsync((...a) => this._native.finishLetterJson(...a), String(messageId), encodeTime(now, 'now'), null, false, false)
+  }
+
+  /** A claimed letter was refused: retried after a backoff (`retry`), or failed; a hard bounce withdraws consent. */
+  async letterFailed (messageId, reason, now, { retry = true, hardBounce = false } = {}) {
+    return callAsync((...a) => this._native.finishLetterJson(...a), String(messageId), encodeTime(now, 'now'), String(reason),
+      Boolean(retry), Boolean(hardBounce))
+  }
+
+  /** One-click unsubscribe from the token of a letter's link; a tampered token is refused. */
+  async unsubscribe (token, now) {
+    return callAsync((...a) => this._native.unsubscribeJson(...a), String(token), encodeTime(now, 'now'))
+  }
+
+  /** Counts: contacts, events, states, outbox by status, message events, segment moves, coupons. */
+  async stats () {
+    return callAsync(() => this._native.statsJson())
+  }
+
+  /** Outbox rows, oldest first, optionally of one status. */
+  async outbox (status = null, limit = 1000) {
+    return callAsync((...a) => this._native.outboxJson(...a), status == null ? null : String(status), limit)
+  }
+
+  /** A contact's record, profile, trigger state and segments, or null. */
+  async contact (contactId) {
+    return callAsync((id) => this._native.contactJson(id), String(contactId))
+  }
+
+  /** The KPI table over the store's events. */
+  async kpis (config) {
+    return callAsync((c) => this._native.kpisJson(c), encode(config || {}, 'config', 'config'))
+  }
+}
+
 module.exports = {
   version: native.nativeVersion(),
   parseContact: fromObject(native.parseContactJson, 'contact'),
@@ -389,6 +522,15 @@ module.exports = {
   IoError,
   TemplateError,
   ExhaustedError,
+  Store,
+  StoreError,
+  CorruptError,
+  NewerSchemaError,
+  DiskFullError,
+  BusyError,
+  DatabaseError,
+  NoConfigError,
+  ChannelError,
   renderMessage: (template, recipient, now, info) =>
     call(native.renderMessageJson, encode(template, 'template', 'template'), encode(recipient, 'recipient', 'recipient'),
       encodeTime(now, 'now'), info == null ? 'null' : encode(info, 'info', 'info')),

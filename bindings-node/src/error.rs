@@ -20,6 +20,21 @@ pub fn to_js(e: patron::Error) -> Error {
     Error::new(Status::InvalidArg, format!("{PREFIX}{payload}"))
 }
 
+/// Converts a store error for the JavaScript wrapper: the core's kinds as
+/// everywhere, the store's own codes (`corrupt`, `newer_schema`, `full`,
+/// `busy`, `database`, `no_config`, `channel`, `io`); a bad line of JSON
+/// lines carries that line, and the column within it.
+pub fn store_to_js(e: patron_store::Error) -> Error {
+    let payload = json!({
+        "code": e.code(),
+        "message": e.to_string(),
+        "path": e.path(),
+        "line": e.line(),
+        "column": e.column(),
+    });
+    Error::new(Status::InvalidArg, format!("{PREFIX}{payload}"))
+}
+
 /// Marks a message that `index.js` decodes.
 pub const PREFIX: &str = "patron:";
 

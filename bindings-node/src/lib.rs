@@ -18,6 +18,7 @@ mod purchase;
 mod recommend;
 mod rfm;
 mod segment;
+mod store;
 mod task;
 mod trigger;
 

@@ -116,3 +116,31 @@ async function triggers (facts: patron.Facts): Promise<void> {
   void [ids, config, kind, timeline, wake, note]
 }
 void triggers
+
+async function store (): Promise<void> {
+  const shop = new patron.Store('/tmp/patron-types.db', { triggers: { rules: [] }, sender: { from: 'Shop <a@b.c>' } })
+  const ingested: patron.Ingested = await shop.ingest([{ type: 'searched', id: 'e', contact_id: 'c', at: new Date(), query: 'q' }], new Date())
+  const ran: patron.Ran = await shop.runDue('2024-05-01T00:00:00Z')
+  const sent: patron.Sent = await shop.send(new Date(), { smtp: '127.0.0.1:25' })
+  const letters: patron.Letter[] = await shop.claimLetters(new Date(), ['sms'], 10)
+  for (const letter of letters) {
+    const done: 'sent' | 'lease_lost' = await shop.letterSent(letter.message_id, new Date())
+    void done
+  }
+  const stats: patron.StoreStats = await shop.stats()
+  const next: string | null = await shop.nextWakeup(new Date())
+  try {
+    await shop.ingest('{"type": 1}', new Date())
+  } catch (e) {
+    if (e instanceof patron.StoreError || e instanceof patron.JsonError) {
+      const line: number | null = e.line
+      void line
+    }
+  }
+  void ingested
+  void ran
+  void sent
+  void stats
+  void next
+}
+void store

@@ -64,7 +64,8 @@ fn store_class_name(code: &str) -> &'static str {
 /// A bad line of JSON lines carries that line, and the column within it.
 pub fn store_err(py: Python<'_>, e: patron_store::Error) -> PyErr {
     let built = (|| -> PyResult<PyErr> {
-        let module = ERRORS.get_or_try_init(py, || py.import("patron.errors").map(Bound::unbind))?;
+        let module =
+            ERRORS.get_or_try_init(py, || py.import("patron.errors").map(Bound::unbind))?;
         let class = module.bind(py).getattr(store_class_name(e.code()))?;
         let kwargs = PyDict::new(py);
         kwargs.set_item("code", e.code())?;

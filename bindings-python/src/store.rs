@@ -61,7 +61,11 @@ impl Store {
     /// is checked whole and kept in the file; without, the kept one is used.
     #[new]
     #[pyo3(signature = (path, config=None))]
-    fn new(py: Python<'_>, path: std::path::PathBuf, config: Option<&Bound<'_, PyAny>>) -> PyResult<Store> {
+    fn new(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        config: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Store> {
         let config: Option<Config> = match config.filter(|c| !c.is_none()) {
             Some(c) => Some(args::value(c, "config").py_err(py)?),
             None => None,
@@ -105,8 +109,10 @@ impl Store {
     ) -> PyResult<Bound<'py, PyAny>> {
         let contacts: Vec<Contact> = args::list(contacts, "contacts").py_err(py)?;
         let now = time(now, "now").py_err(py)?;
-        let done = self
-            .with(py, |s| s.upsert_contacts(&contacts, now).map_err(|e| e.within("contacts")))?;
+        let done = self.with(py, |s| {
+            s.upsert_contacts(&contacts, now)
+                .map_err(|e| e.within("contacts"))
+        })?;
         to_py(py, &done)
     }
 
@@ -125,21 +131,31 @@ impl Store {
             self.with(py, |s| s.ingest_json_lines(&text, now))?
         } else {
             let (events, _) = args::bulk::<Event>(py, events, "events").py_err(py)?;
-            self.with(py, |s| s.ingest(events, now).map_err(|e| e.within("events")))?
+            self.with(py, |s| {
+                s.ingest(events, now).map_err(|e| e.within("events"))
+            })?
         };
         to_py(py, &done)
     }
 
     /// Wakes every contact due at `now` (leased, so that several processes
     /// never wake one contact at once) and writes what the engine decided.
-    fn run_due<'py>(&self, py: Python<'py>, now: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn run_due<'py>(
+        &self,
+        py: Python<'py>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let now = time(now, "now").py_err(py)?;
         let ran = self.with(py, |s| s.run_due(now))?;
         to_py(py, &ran)
     }
 
     /// When to call `run_due` next, or None.
-    fn next_wakeup<'py>(&self, py: Python<'py>, now: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn next_wakeup<'py>(
+        &self,
+        py: Python<'py>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let now = time(now, "now").py_err(py)?;
         let next = self.with(py, |s| s.next_wakeup(now))?;
         to_py(py, &next)
@@ -194,7 +210,12 @@ impl Store {
 
     /// A claimed letter was accepted by its provider. Returns `"sent"`, or
     /// `"lease_lost"` when another sender took it over meanwhile.
-    fn letter_sent(&self, py: Python<'_>, message_id: &str, now: &Bound<'_, PyAny>) -> PyResult<String> {
+    fn letter_sent(
+        &self,
+        py: Python<'_>,
+        message_id: &str,
+        now: &Bound<'_, PyAny>,
+    ) -> PyResult<String> {
         let now = time(now, "now").py_err(py)?;
         let done = self.with(py, |s| s.finish_letter(message_id, Ok(()), now))?;
         Ok(finished_name(done))
@@ -249,7 +270,12 @@ impl Store {
 
     /// Outbox rows, oldest first, optionally of one status.
     #[pyo3(signature = (status=None, limit=1000))]
-    fn outbox<'py>(&self, py: Python<'py>, status: Option<String>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
+    fn outbox<'py>(
+        &self,
+        py: Python<'py>,
+        status: Option<String>,
+        limit: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let rows = self.with(py, |s| s.outbox(status.as_deref(), limit))?;
         to_py(py, &rows)
     }
@@ -262,7 +288,11 @@ impl Store {
 
     /// The KPI table over the store's events.
     #[pyo3(signature = (config=None))]
-    fn kpis<'py>(&self, py: Python<'py>, config: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn kpis<'py>(
+        &self,
+        py: Python<'py>,
+        config: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let config: patron::metrics::KpiConfig = args::config(config).py_err(py)?;
         let rows = self.with(py, |s| s.kpis(&config))?;
         to_py(py, &rows)
