@@ -15,8 +15,9 @@ NODE_DIR := bindings-node
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-demo: ## Run the demo on the bundled sample shop
+demo: ## Run the demo on the bundled sample shop (then the shop through the store, letters to a local SMTP sink)
 	cargo run --quiet --release -p patron --example demo
+	cargo run --quiet --release -p patron-store --example store_demo
 
 test: rust-checks rust-test python node examples docs-check ## Run every check and test (Rust, Python, Node)
 	@echo "make test: all checks passed"
@@ -82,6 +83,7 @@ examples: ## Run the examples in all three languages (they are the docs' snippet
 	cargo run --quiet -p patron --example recommend
 	cargo run --quiet -p patron --example trigger
 	cargo run --quiet -p patron-store --example store
+	cargo run --quiet -p patron-store --example store_demo > /dev/null
 	PATRON=target/debug/patron examples/store.sh > /dev/null
 	$(VPY) examples/python/quickstart.py
 	$(VPY) examples/python/rfm.py

@@ -62,6 +62,7 @@ mod config;
 mod error;
 pub mod link;
 mod schema;
+pub mod sink;
 mod smtp;
 mod sqlite;
 mod store;
