@@ -42,11 +42,12 @@ fn config() -> Result<Config, patron_store::Error> {
                     "text": "{% for p in blocks.products %}{{ p.name }} {% endfor %}{% if coupon %}Your code: {{ coupon.code }}{% endif %}\nUnsubscribe: {{ links.unsubscribe | default(value='') }}"
                 }));
             }
-            if let Some(pool) = step["coupon_pool"].as_str() {
-                if !pools.iter().any(|p: &serde_json::Value| p["id"] == pool) {
-                    let key = pools.len() as u64 + 11;
-                    pools.push(json!({"id": pool, "generator": {"pattern": "SHOP-####-####", "key": key}, "valid_days": 14}));
-                }
+            let pool = step["coupon_pool"].as_str();
+            if let Some(pool) =
+                pool.filter(|p| !pools.iter().any(|q: &serde_json::Value| q["id"] == *p))
+            {
+                let key = pools.len() as u64 + 11;
+                pools.push(json!({"id": pool, "generator": {"pattern": "SHOP-####-####", "key": key}, "valid_days": 14}));
             }
         }
     }
