@@ -125,6 +125,8 @@ bench-python: $(VPY) ## Python-side benches against the usual Python tools (inst
 	$(VPY) benches/python/recommend_instacart.py
 	$(VPY) benches/python/recommend_build.py
 	$(VPY) benches/python/trigger_handle.py
+	cargo build --quiet --release -p patron-store --bin patron
+	$(VPY) benches/python/store.py
 
 bench-node: $(NODE_DIR)/node_modules ## Node-side bench (the overhead of the Node boundary)
 	PATRON_PROFILE=dist scripts/build-node

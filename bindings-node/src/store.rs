@@ -234,3 +234,13 @@ impl StoreNative {
         Ok(run(&self.inner, move |s| s.kpis(&config)))
     }
 }
+
+/// Runs the `patron` command with `argv` (without the program name) and
+/// returns its exit code: the package's `patron` bin. It blocks the thread
+/// it runs on, as a command does.
+#[napi]
+pub fn cli(argv: Vec<String>) -> u32 {
+    u32::from(patron_store::cli::main(
+        std::iter::once("patron".to_string()).chain(argv),
+    ))
+}

@@ -175,3 +175,19 @@ test('calls run off the event loop: a timer fires while a large batch is ingeste
   assert.equal(done.stored, 5000)
   assert.ok(ticks > 0, 'the event loop ran during the ingest')
 })
+
+test('the package\'s bin is the same patron command', () => {
+  const { spawnSync } = require('node:child_process')
+  const dir = tempDir()
+  const db = path.join(dir, 'shop.db')
+  const store = new patron.Store(db, CONFIG)
+  void store
+  const bin = path.join(__dirname, '..', 'bin', 'patron.js')
+  const done = spawnSync(process.execPath, [bin, 'stats', '--db', db, '--json'], { encoding: 'utf8' })
+  assert.equal(done.status, 0, done.stderr)
+  assert.equal(JSON.parse(done.stdout).contacts, 0)
+  const bad = spawnSync(process.execPath, [bin, 'stats', '--db', path.join(dir, 'none.db')], { encoding: 'utf8' })
+  assert.equal(bad.status, 4)
+  assert.match(bad.stderr, /no config/)
+  assert.equal(spawnSync(process.execPath, [bin, 'frobnicate'], { encoding: 'utf8' }).status, 2)
+})

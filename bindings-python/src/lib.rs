@@ -27,6 +27,7 @@ mod trigger;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<store::Store>()?;
+    m.add_function(wrap_pyfunction!(store::cli, m)?)?;
     m.add_function(wrap_pyfunction!(model::parse_contact, m)?)?;
     m.add_function(wrap_pyfunction!(model::parse_contact_json, m)?)?;
     m.add_function(wrap_pyfunction!(model::parse_contacts, m)?)?;

@@ -308,3 +308,10 @@ fn finished_name(f: patron_store::Finished) -> String {
     }
     .to_string()
 }
+
+/// Runs the `patron` command with `argv` (without the program name) and
+/// returns its exit code: the console script `patron` of this package.
+#[pyfunction]
+pub fn cli(py: Python<'_>, argv: Vec<String>) -> u8 {
+    py.detach(|| patron_store::cli::main(std::iter::once("patron".to_string()).chain(argv)))
+}

@@ -281,3 +281,19 @@ def test_killed_at_random_points_nothing_is_lost_and_nothing_goes_twice(tmp_path
     twice = {m for m, n in arrived.items() if n > 1}
     print(f"{killed} killed, {len(resumed)} letters resumed, {len(twice)} arrived twice")
     assert twice <= resumed, (twice - resumed)
+
+
+def test_the_python_package_installs_the_same_command(tmp_path: Path) -> None:
+    """`patron` as a console script of the Python package is the same command."""
+    import sys
+
+    db = shop(tmp_path, 2)
+    script = Path(sys.executable).parent / "patron"
+    for command in ([str(script)], [sys.executable, "-m", "patron.cli"]):
+        done = subprocess.run([*command, "stats", "--db", str(db), "--json"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["contacts"] == 2
+        bad = subprocess.run([*command, "stats", "--db", str(tmp_path / "nothing.db")], capture_output=True, text=True,
+                             timeout=60)
+        assert bad.returncode == 4 and "no config" in bad.stderr
+        assert subprocess.run([*command, "--version"], capture_output=True, timeout=60).returncode == 0

@@ -15,7 +15,7 @@ VECTORS = Path(__file__).resolve().parents[2] / "tests" / "vectors" / "store" / 
 
 
 def cases() -> list[tuple[str, dict[str, Any]]]:
-    out = []
+    out: list[tuple[str, dict[str, Any]]] = []
     for path in sorted(VECTORS.glob("*.json")):
         doc = json.loads(path.read_text())
         assert doc["version"] == 1

@@ -58,6 +58,7 @@
 
 pub mod backend;
 mod channel;
+pub mod cli;
 mod config;
 mod error;
 pub mod link;

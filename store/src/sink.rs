@@ -35,7 +35,12 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a sink on a free port of 127.0.0.1.
     pub fn start() -> std::io::Result<SmtpSink> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        SmtpSink::start_on(0)
+    }
+
+    /// Starts a sink on `port` of 127.0.0.1 (0: a free one).
+    pub fn start_on(port: u16) -> std::io::Result<SmtpSink> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
         let port = listener.local_addr()?.port();
         let letters = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -74,10 +79,13 @@ impl SmtpSink {
 
     /// The letters accepted so far.
     pub fn letters(&self) -> Vec<Received> {
-        self.letters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.letters_since(0)
+    }
+
+    /// The letters accepted after the first `skip`.
+    pub fn letters_since(&self, skip: usize) -> Vec<Received> {
+        let letters = self.letters.lock().unwrap_or_else(|e| e.into_inner());
+        letters.get(skip..).unwrap_or_default().to_vec()
     }
 }
 

@@ -432,16 +432,18 @@ impl<B: Backend> Store<B> {
                     .push((place, event));
             }
         }
-        let mut works = Vec::with_capacity(by_contact.len());
+        let mut raws = Vec::with_capacity(by_contact.len());
         for (id, events) in by_contact {
-            let mut work = read_work(&mut *tx, &id, &self.name)?;
-            work.events = events;
-            works.push(work);
+            raws.push((read_raw(&mut *tx, &id, None)?, events));
         }
-        let setup = &self.setup;
-        let folded: Vec<Folded> = works
+        let (setup, name) = (&self.setup, self.name.as_str());
+        let folded: Vec<Folded> = raws
             .into_par_iter()
-            .map(|work| fold(setup, work).map_err(|(place, e)| origin.name(place, e)))
+            .map(|(raw, events)| {
+                let mut work = raw.parse(name)?;
+                work.events = events;
+                fold(setup, work).map_err(|(place, e)| origin.name(place, e))
+            })
             .collect::<Result<_>>()?;
         for f in &folded {
             write_folded(&mut *tx, f, ingested_at, None, &mut report)?;
@@ -461,23 +463,19 @@ impl<B: Backend> Store<B> {
             if claimed.is_empty() {
                 return Ok(ran);
             }
-            let mut works = Vec::with_capacity(claimed.len());
+            let mut raws = Vec::with_capacity(claimed.len());
             for (id, row) in claimed {
-                let mut work = read_work(&mut *tx, &id, &self.name)?;
-                match ContactState::from_json(&row.body) {
-                    Ok(state) => work.state = state,
-                    Err(e) => {
-                        ran.failed.push((id, e.to_string()));
-                        continue;
-                    }
-                }
-                works.push((work, row.version));
+                raws.push((read_raw(&mut *tx, &id, Some(row.body))?, row.version));
             }
             tx.commit()?;
-            let setup = &self.setup;
-            let results: Vec<(String, i64, std::result::Result<Folded, patron::Error>)> = works
+            let (setup, name) = (&self.setup, self.name.as_str());
+            let results: Vec<(String, i64, Result<Folded>)> = raws
                 .into_par_iter()
-                .map(|(work, version)| (work.id.clone(), version, wake(setup, work, now)))
+                .map(|(raw, version)| {
+                    let id = raw.id.clone();
+                    let folded = raw.parse(name).and_then(|work| Ok(wake(setup, work, now)?));
+                    (id, version, folded)
+                })
                 .collect();
             let mut tx = self.backend.begin()?;
             let mut report = Ingested::default();
@@ -821,40 +819,74 @@ fn now_wall() -> Timestamp {
     Timestamp::from(DateTime::<Utc>::from(std::time::SystemTime::now()))
 }
 
-fn read_work(tx: &mut dyn Tx, id: &str, name: &str) -> Result<Work> {
-    let corrupt = |what: &str, e: patron::Error| Error::Corrupt {
-        path: name.to_string(),
-        message: format!("the stored {what} of contact `{id}` does not read: {e}"),
+/// A contact's rows as stored, read inside the transaction and parsed
+/// outside it, in parallel.
+struct Raw {
+    id: String,
+    contact: Option<String>,
+    profile: Option<String>,
+    state: Option<String>,
+    membership: Option<String>,
+}
+
+/// Reads a contact's rows; `state` when the caller has its body already.
+fn read_raw(tx: &mut dyn Tx, id: &str, state: Option<String>) -> Result<Raw> {
+    let state = match state {
+        Some(body) => Some(body),
+        None => tx.state(id)?.map(|row| row.body),
     };
-    let contact_id = Id::new(id)?;
-    let (contact, contact_changed) = match tx.contact(id)? {
-        Some(body) => (
-            parse::from_json(&body).map_err(|e| corrupt("record", e))?,
-            false,
-        ),
-        None => (Contact::new(contact_id.clone()), true),
-    };
-    let profile = match tx.profile(id)? {
-        Some(body) => parse::from_json(&body).map_err(|e| corrupt("profile", e))?,
-        None => Profile::new(contact_id.clone()),
-    };
-    let state = match tx.state(id)? {
-        Some(row) => ContactState::from_json(&row.body).map_err(|e| corrupt("state", e))?,
-        None => ContactState::new(contact_id),
-    };
-    let membership = match tx.membership(id)? {
-        Some(body) => Some(parse::from_json(&body).map_err(|e| corrupt("membership", e))?),
-        None => None,
-    };
-    Ok(Work {
+    Ok(Raw {
         id: id.to_string(),
-        contact,
-        contact_changed,
-        profile,
+        contact: tx.contact(id)?,
+        profile: tx.profile(id)?,
         state,
-        membership,
-        events: Vec::new(),
+        membership: tx.membership(id)?,
     })
+}
+
+impl Raw {
+    /// The contact's record, profile, state and membership, or a new
+    /// contact's; a row that does not read is [`Error::Corrupt`].
+    fn parse(self, name: &str) -> Result<Work> {
+        let id = self.id;
+        let corrupt = |what: &str, e: patron::Error| Error::Corrupt {
+            path: name.to_string(),
+            message: format!("the stored {what} of contact `{id}` does not read: {e}"),
+        };
+        let contact_id = Id::new(&id)?;
+        let (contact, contact_changed) = match &self.contact {
+            Some(body) => (
+                parse::from_json(body).map_err(|e| corrupt("record", e))?,
+                false,
+            ),
+            None => (Contact::new(contact_id.clone()), true),
+        };
+        let profile = match &self.profile {
+            Some(body) => parse::from_json(body).map_err(|e| corrupt("profile", e))?,
+            None => Profile::new(contact_id.clone()),
+        };
+        let state = match &self.state {
+            Some(body) => ContactState::from_json(body).map_err(|e| corrupt("state", e))?,
+            None => ContactState::new(contact_id),
+        };
+        let membership = match &self.membership {
+            Some(body) => Some(parse::from_json(body).map_err(|e| corrupt("membership", e))?),
+            None => None,
+        };
+        Ok(Work {
+            id,
+            contact,
+            contact_changed,
+            profile,
+            state,
+            membership,
+            events: Vec::new(),
+        })
+    }
+}
+
+fn read_work(tx: &mut dyn Tx, id: &str, name: &str) -> Result<Work> {
+    read_raw(tx, id, None)?.parse(name)
 }
 
 fn facts_of(

@@ -141,6 +141,7 @@ __all__ = [
     "recommend_blocks_many",
     "TriggerEngine",
     "Store",
+    "cli",
     "new_trigger_state",
     "read_trigger_state",
     "next_wakeup",
@@ -377,6 +378,8 @@ def new_trigger_state(contact_id: str) -> ContactState: ...
 def read_trigger_state(state: _Data) -> ContactState: ...
 def next_wakeup(state: ContactState | _Data) -> datetime | None: ...
 def trigger_presets() -> TriggerConfig: ...
+
+def cli(argv: Sequence[str]) -> int: ...
 
 @final
 class Store:
