@@ -297,3 +297,40 @@ def test_the_python_package_installs_the_same_command(tmp_path: Path) -> None:
                              timeout=60)
         assert bad.returncode == 4 and "no config" in bad.stderr
         assert subprocess.run([*command, "--version"], capture_output=True, timeout=60).returncode == 0
+
+
+def test_a_file_size_limit_stops_ingest_whole_batches_at_a_time(tmp_path: Path) -> None:
+    """A full disk, as a small file-size limit (RLIMIT_FSIZE, with SIGXFSZ
+    ignored so the write fails instead of killing the process)."""
+    import resource
+
+    db = shop(tmp_path, 0)
+    lines = [json.dumps(cart(i)) for i in range(4000)]
+    (tmp_path / "many.ndjson").write_text("\n".join(lines))
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        size = db.stat().st_size + 1_500_000
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    done = subprocess.run([str(BIN), "ingest", "--db", str(db), "--batch", "250", "--now", at(0),
+                           str(tmp_path / "many.ndjson")], capture_output=True, text=True, timeout=120,
+                          preexec_fn=limited)
+    assert done.returncode == 4, done.stderr
+    assert "the disk is full" in done.stderr and "nothing of this call was stored" in done.stderr
+    # The store opens, whole: only whole batches went in, and their rows agree.
+    stats = json.loads(patron("stats", "--db", str(db), "--json").stdout)
+    assert 0 < stats["events"] < 4000 and stats["events"] % 250 == 0, stats
+    assert stats["states"] == stats["events"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # Without the limit the rest goes in; the stored ones are repeats.
+    out = patron("ingest", "--db", str(db), "--now", at(0), str(tmp_path / "many.ndjson")).stdout
+    assert f"{4000 - stats['events']} events stored, {stats['events']} repeats dropped" in out
+
+
+def test_output_closed_by_its_reader_ends_the_command_quietly(tmp_path: Path) -> None:
+    db = shop(tmp_path, 1)
+    done = subprocess.run(f"'{BIN}' stats --db '{db}' --json | head -1", shell=True, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout == "{\n" and done.stderr == "", done.stderr

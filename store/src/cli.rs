@@ -120,9 +120,9 @@ where
         }
     };
     match run(cli.command) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("patron: {e}");
+        Ok(()) | Err(Stop::Closed) => 0,
+        Err(Stop::Error(e)) => {
+            let _ = writeln!(std::io::stderr(), "patron: {e}");
             exit_code(&e)
         }
     }
@@ -166,14 +166,51 @@ fn read(path: &PathBuf) -> Result<String, Error> {
     }
 }
 
-fn run(command: Command) -> Result<(), Error> {
+/// Why a command stopped early: an error, or standard output closed by its
+/// reader (`patron stats | head`), which ends the command quietly.
+enum Stop {
+    Error(Error),
+    Closed,
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Error(e)
+    }
+}
+
+impl From<patron::Error> for Stop {
+    fn from(e: patron::Error) -> Self {
+        Stop::Error(e.into())
+    }
+}
+
+/// `println!` that stops the command when standard output is closed, and
+/// reports any other failure to write it.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let mut out = std::io::stdout().lock();
+        match writeln!(out, $($arg)*).and_then(|()| out.flush()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(Stop::Closed),
+            Err(e) => {
+                return Err(Stop::Error(Error::Io {
+                    path: "standard output".into(),
+                    message: e.to_string(),
+                }))
+            }
+        }
+    }};
+}
+
+fn run(command: Command) -> Result<(), Stop> {
     match command {
         Command::Config { db, file } => {
             let text = read(&file)?;
             let config: Config = serde_json::from_str(&text)
                 .map_err(|e| patron::Error::invalid("config", e.to_string()))?;
             Store::open(&db, Some(config))?;
-            println!("config set in {}", db.display());
+            say!("config set in {}", db.display());
             Ok(())
         }
         Command::Contacts { db, file, now } => {
@@ -198,7 +235,7 @@ fn run(command: Command) -> Result<(), Error> {
             };
             let mut store = Store::open(&db, None)?;
             let done = store.upsert_contacts(&contacts, time(now.as_deref())?)?;
-            println!(
+            say!(
                 "{} contacts written, {} actions, {} queued",
                 contacts.len(),
                 done.actions,
@@ -241,7 +278,7 @@ fn run(command: Command) -> Result<(), Error> {
             if progress {
                 eprintln!();
             }
-            println!("{stored} events stored, {duplicates} repeats dropped, {queued} queued");
+            say!("{stored} events stored, {duplicates} repeats dropped, {queued} queued");
             Ok(())
         }
         Command::Run {
@@ -267,7 +304,7 @@ fn run(command: Command) -> Result<(), Error> {
                 .map(Timestamp::parse)
                 .transpose()
                 .map_err(|e| e.within("--until"))?;
-            let mut pass = |store: &mut Store, at: Timestamp| -> Result<(), Error> {
+            let mut pass = |store: &mut Store, at: Timestamp| -> Result<(), Stop> {
                 let ran = store.run_due(at)?;
                 let mut channels: Vec<&mut dyn Channel> = Vec::new();
                 if let Some(e) = email.as_mut() {
@@ -275,7 +312,7 @@ fn run(command: Command) -> Result<(), Error> {
                 }
                 let sent = store.send(at, &mut channels)?;
                 if ran.contacts + sent.sent + sent.failed + sent.retried + sent.cancelled > 0 {
-                    println!(
+                    say!(
                         "{at}: {} contacts woken, {} queued, {} sent, {} retried, {} failed, {} cancelled",
                         ran.contacts,
                         ran.queued,
@@ -321,13 +358,13 @@ fn run(command: Command) -> Result<(), Error> {
                 message: e.to_string(),
             };
             let sink = crate::sink::SmtpSink::start_on(port).map_err(io)?;
-            println!("listening on {}", sink.address());
+            say!("listening on {}", sink.address());
             std::io::stdout().flush().ok();
             let mut shown = 0;
             loop {
                 let letters = sink.letters_since(shown);
                 for letter in &letters {
-                    println!(
+                    say!(
                         "{} {} {}",
                         letter.message_id,
                         letter.to.join(","),
@@ -345,33 +382,34 @@ fn run(command: Command) -> Result<(), Error> {
             let mut store = Store::open(&db, None)?;
             let stats = store.stats()?;
             if json {
-                println!(
+                say!(
                     "{}",
                     serde_json::to_string_pretty(&stats).unwrap_or_default()
                 );
                 return Ok(());
             }
-            println!("contacts      {}", stats.contacts);
-            println!("events        {}", stats.events);
-            println!(
+            say!("contacts      {}", stats.contacts);
+            say!("events        {}", stats.events);
+            say!(
                 "states        {} ({} scheduled)",
-                stats.states, stats.scheduled
+                stats.states,
+                stats.scheduled
             );
             if let Some(next) = stats.next_wakeup {
-                println!("next wake-up  {next}");
+                say!("next wake-up  {next}");
             }
-            println!("decisions     {}", stats.actions);
+            say!("decisions     {}", stats.actions);
             for status in ["queued", "sending", "sent", "failed", "cancelled"] {
-                println!(
+                say!(
                     "outbox {status:<9} {}",
                     stats.outbox.get(status).copied().unwrap_or(0)
                 );
             }
             for (kind, n) in &stats.message_events {
-                println!("{kind:<20} {n}");
+                say!("{kind:<20} {n}");
             }
-            println!("segment moves {}", stats.membership_changes);
-            println!("coupons       {}", stats.coupons);
+            say!("segment moves {}", stats.membership_changes);
+            say!("coupons       {}", stats.coupons);
             Ok(())
         }
     }

@@ -155,6 +155,19 @@ impl Error {
         use rusqlite::ErrorCode;
         let message = e.to_string();
         let path = path.to_string();
+        // SQLITE_IOERR_WRITE: a write the file system refused, which is a
+        // full disk or a file-size limit far more often than a failing disk.
+        const IOERR_WRITE: std::ffi::c_int = 778;
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && f.extended_code == IOERR_WRITE
+        {
+            return Error::Full {
+                path,
+                message: format!(
+                    "{message}: the file could not grow (no space, or a file-size limit)"
+                ),
+            };
+        }
         match e.sqlite_error_code() {
             Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
                 Error::Corrupt { path, message }
