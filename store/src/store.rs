@@ -262,6 +262,88 @@ struct Folded {
     message_events: Vec<(String, String, &'static str, i64)>,
 }
 
+/// What folding decided, in the JSON forms the store keeps: made in the
+/// parallel phase, so the transaction only writes.
+struct Encoded {
+    id: String,
+    state: String,
+    next_wakeup: Option<i64>,
+    contact: Option<String>,
+    profile: Option<String>,
+    membership: Option<String>,
+    changes: Vec<(String, ChangeKind, i64)>,
+    actions: Vec<EncodedAction>,
+    message_events: Vec<(String, String, &'static str, i64)>,
+}
+
+/// One decision, encoded, with its outbox row when it is something to do.
+struct EncodedAction {
+    id: String,
+    kind: &'static str,
+    at: i64,
+    body: String,
+    /// Channel, purpose, rule, step, Message-ID.
+    outbox: Option<(String, Purpose, String, Option<String>, String)>,
+}
+
+impl Folded {
+    fn encode(self) -> Result<Encoded> {
+        let actions = self
+            .actions
+            .iter()
+            .map(|action| {
+                let (kind, outbox) = match &action.kind {
+                    ActionKind::Send {
+                        channel, purpose, ..
+                    } => ("send", Some((channel.as_str().to_string(), *purpose))),
+                    ActionKind::Task { .. } => {
+                        ("task", Some(("task".to_string(), Purpose::Transactional)))
+                    }
+                    ActionKind::Webhook { .. } => (
+                        "webhook",
+                        Some(("webhook".to_string(), Purpose::Transactional)),
+                    ),
+                    ActionKind::HeldOut { .. } => ("held_out", None),
+                    ActionKind::Skipped { .. } => ("skipped", None),
+                    ActionKind::Deferred { .. } => ("deferred", None),
+                    ActionKind::Exited { .. } => ("exited", None),
+                };
+                Ok(EncodedAction {
+                    id: action.id.clone(),
+                    kind,
+                    at: secs(action.at),
+                    body: to(action)?,
+                    outbox: outbox.map(|(channel, purpose)| {
+                        (
+                            channel,
+                            purpose,
+                            action.rule.as_str().to_string(),
+                            action.step.as_ref().map(|s| s.as_str().to_string()),
+                            link::message_id(&self.id, &action.id),
+                        )
+                    }),
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Encoded {
+            state: to(&self.state)?,
+            next_wakeup: self.next_wakeup,
+            contact: self.contact.as_ref().map(to).transpose()?,
+            profile: self.profile.as_ref().map(to).transpose()?,
+            membership: self.membership.as_ref().map(to).transpose()?,
+            changes: self.changes,
+            actions,
+            message_events: self.message_events,
+            id: self.id,
+        })
+    }
+}
+
+/// The JSON text the store keeps of a value.
+fn to<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(json)
+}
+
 /// How to name a bad event of the batch.
 #[derive(Clone, Copy)]
 enum Origin {
@@ -348,11 +430,13 @@ impl<B: Backend> Store<B> {
             works.push(work);
         }
         let setup = &self.setup;
-        let folded: Vec<Folded> = works
+        let folded: Vec<Encoded> = works
             .into_par_iter()
             .enumerate()
             .map(|(i, work)| {
-                refresh(setup, work, now).map_err(|e| Error::Core(e.within(&format!("[{i}]"))))
+                refresh(setup, work, now)
+                    .map_err(|e| Error::Core(e.within(&format!("[{i}]"))))
+                    .and_then(Folded::encode)
             })
             .collect::<Result<_>>()?;
         let mut report = Ingested::default();
@@ -437,12 +521,14 @@ impl<B: Backend> Store<B> {
             raws.push((read_raw(&mut *tx, &id, None)?, events));
         }
         let (setup, name) = (&self.setup, self.name.as_str());
-        let folded: Vec<Folded> = raws
+        let folded: Vec<Encoded> = raws
             .into_par_iter()
             .map(|(raw, events)| {
                 let mut work = raw.parse(name)?;
                 work.events = events;
-                fold(setup, work).map_err(|(place, e)| origin.name(place, e))
+                fold(setup, work)
+                    .map_err(|(place, e)| origin.name(place, e))
+                    .and_then(Folded::encode)
             })
             .collect::<Result<_>>()?;
         for f in &folded {
@@ -469,11 +555,14 @@ impl<B: Backend> Store<B> {
             }
             tx.commit()?;
             let (setup, name) = (&self.setup, self.name.as_str());
-            let results: Vec<(String, i64, Result<Folded>)> = raws
+            let results: Vec<(String, i64, Result<Encoded>)> = raws
                 .into_par_iter()
                 .map(|(raw, version)| {
                     let id = raw.id.clone();
-                    let folded = raw.parse(name).and_then(|work| Ok(wake(setup, work, now)?));
+                    let folded = raw
+                        .parse(name)
+                        .and_then(|work| Ok(wake(setup, work, now)?))
+                        .and_then(Folded::encode);
                     (id, version, folded)
                 })
                 .collect();
@@ -680,7 +769,13 @@ impl<B: Backend> Store<B> {
                 let mut work = read_work(&mut *tx, &row.contact_id, &self.name)?;
                 work.events = vec![(0, event)];
                 let folded = fold(&self.setup, work).map_err(|(_, e)| Error::Core(e))?;
-                write_folded(&mut *tx, &folded, t, None, &mut Ingested::default())?;
+                write_folded(
+                    &mut *tx,
+                    &folded.encode()?,
+                    t,
+                    None,
+                    &mut Ingested::default(),
+                )?;
             }
         }
         tx.commit()?;
@@ -1095,25 +1190,24 @@ fn message_activity(event: &Event) -> Option<(String, &'static str)> {
 /// `expected` is given and the state changed or the lease was lost.
 fn write_folded(
     tx: &mut dyn Tx,
-    f: &Folded,
+    f: &Encoded,
     now: i64,
     expected: Option<(i64, &str)>,
     report: &mut Ingested,
 ) -> Result<bool> {
-    let state = serde_json::to_string(&f.state).map_err(json)?;
     // A wake-up at or before `now` after the engine ran is read again by
     // the next run, not by this one (a run ends).
-    if !tx.put_state(&f.id, &state, f.next_wakeup, expected)? {
+    if !tx.put_state(&f.id, &f.state, f.next_wakeup, expected)? {
         return Ok(false);
     }
     if let Some(contact) = &f.contact {
-        tx.put_contact(&f.id, &serde_json::to_string(contact).map_err(json)?, now)?;
+        tx.put_contact(&f.id, contact, now)?;
     }
     if let Some(profile) = &f.profile {
-        tx.put_profile(&f.id, &serde_json::to_string(profile).map_err(json)?)?;
+        tx.put_profile(&f.id, profile)?;
     }
     if let Some(membership) = &f.membership {
-        tx.put_membership(&f.id, &serde_json::to_string(membership).map_err(json)?)?;
+        tx.put_membership(&f.id, membership)?;
     }
     for (segment, change, at) in &f.changes {
         tx.add_membership_change(&MembershipChange {
@@ -1132,44 +1226,35 @@ fn write_folded(
         tx.add_message_event(event_id, message_id, row.map(|r| r.seq), kind, *at)?;
     }
     for action in &f.actions {
-        let body = serde_json::to_string(action).map_err(json)?;
-        let value: serde_json::Value = serde_json::from_str(&body).map_err(json)?;
-        let kind = value["type"].as_str().unwrap_or("unknown").to_string();
-        let at = secs(action.at);
         if !tx.add_action(&ActionRow {
             contact_id: &f.id,
             action_id: &action.id,
-            kind: &kind,
-            at,
-            body: &body,
+            kind: action.kind,
+            at: action.at,
+            body: &action.body,
         })? {
             continue;
         }
         report.actions += 1;
-        let (channel, purpose) = match &action.kind {
-            ActionKind::Send {
-                channel, purpose, ..
-            } => (channel.as_str().to_string(), *purpose),
-            ActionKind::Task { .. } => ("task".to_string(), Purpose::Transactional),
-            ActionKind::Webhook { .. } => ("webhook".to_string(), Purpose::Transactional),
-            _ => continue,
+        let Some((channel, purpose, rule, step, message_id)) = &action.outbox else {
+            continue;
         };
         let queued = tx.add_outbox(&OutboxRow {
             seq: 0,
             contact_id: f.id.clone(),
             action_id: action.id.clone(),
-            message_id: link::message_id(&f.id, &action.id),
-            rule: action.rule.as_str().to_string(),
-            step: action.step.as_ref().map(|s| s.as_str().to_string()),
-            channel,
+            message_id: message_id.clone(),
+            rule: rule.clone(),
+            step: step.clone(),
+            channel: channel.clone(),
             purpose: purpose.as_str().to_string(),
-            body,
+            body: action.body.clone(),
             status: "queued".into(),
             attempts: 0,
-            created_at: at,
+            created_at: action.at,
             // A letter decided for a past instant (a replayed history) goes
             // when the sender next runs.
-            next_attempt_at: at.min(now),
+            next_attempt_at: action.at.min(now),
             reason: None,
         })?;
         if queued {
