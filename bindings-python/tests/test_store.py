@@ -156,3 +156,19 @@ def test_calls_release_the_gil_and_share_one_store_between_threads(store: patron
         t.join()
     assert errors == []
     assert store.stats()["events"] == 12
+
+
+def test_an_arrow_table_of_events_goes_in_like_dicts(store: patron.Store) -> None:
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    table = pa.table({
+        "type": ["product_viewed", "product_viewed"], "id": ["v1", "v2"], "contact_id": ["c0", "c1"],
+        "at": ["2024-05-01T10:00:00Z", "2024-05-01T10:01:00Z"], "product_id": ["p1", "p2"],
+    })
+    assert store.ingest(table, "2024-05-01T11:00:00Z")["stored"] == 2
+    bad = pa.table({"type": ["product_viewed"], "id": ["v3"], "contact_id": ["c0"], "at": ["soon"],
+                    "product_id": ["p1"]})
+    with pytest.raises(patron.ValidationError) as e:
+        store.ingest(bad, "2024-05-01T11:00:00Z")
+    assert e.value.path == "events[0].at"
+    assert store.stats()["events"] == 2
