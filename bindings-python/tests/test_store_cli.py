@@ -296,6 +296,7 @@ def test_the_python_package_installs_the_same_command(tmp_path: Path) -> None:
         bad = subprocess.run([*command, "stats", "--db", str(tmp_path / "nothing.db")], capture_output=True, text=True,
                              timeout=60)
         assert bad.returncode == 4 and "no config" in bad.stderr
+        assert not (tmp_path / "nothing.db").exists(), "a mistyped path leaves no file behind"
         assert subprocess.run([*command, "--version"], capture_output=True, timeout=60).returncode == 0
 
 

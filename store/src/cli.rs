@@ -233,7 +233,7 @@ fn run(command: Command) -> Result<(), Stop> {
                 }
                 list
             };
-            let mut store = Store::open(&db, None)?;
+            let mut store = open_existing(&db)?;
             let done = store.upsert_contacts(&contacts, time(now.as_deref())?)?;
             say!(
                 "{} contacts written, {} actions, {} queued",
@@ -250,7 +250,7 @@ fn run(command: Command) -> Result<(), Stop> {
             now,
         } => {
             let text = read(&file)?;
-            let mut store = Store::open(&db, None)?;
+            let mut store = open_existing(&db)?;
             let now = time(now.as_deref())?;
             let lines: Vec<&str> = text.lines().collect();
             let batch = batch.max(1);
@@ -290,7 +290,7 @@ fn run(command: Command) -> Result<(), Stop> {
             replay,
             poll,
         } => {
-            let mut store = Store::open(&db, None)?;
+            let mut store = open_existing(&db)?;
             let mut email = match smtp.as_deref() {
                 None => None,
                 Some(address) => Some(smtp_channel(
@@ -379,7 +379,7 @@ fn run(command: Command) -> Result<(), Stop> {
             }
         }
         Command::Stats { db, json } => {
-            let mut store = Store::open(&db, None)?;
+            let mut store = open_existing(&db)?;
             let stats = store.stats()?;
             if json {
                 say!(
@@ -413,6 +413,17 @@ fn run(command: Command) -> Result<(), Stop> {
             Ok(())
         }
     }
+}
+
+/// The store at `db`; a missing file is not created (only `patron config`
+/// makes a store), so a mistyped path leaves nothing behind.
+fn open_existing(db: &std::path::Path) -> Result<Store, Error> {
+    if !db.exists() {
+        return Err(Error::NoConfig {
+            path: db.display().to_string(),
+        });
+    }
+    Store::open(db, None)
 }
 
 fn smtp_channel(address: &str, timeout: Duration, store: &Store) -> Result<Smtp, Error> {
