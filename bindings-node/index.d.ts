@@ -575,7 +575,8 @@ export interface Ran { contacts: number, actions: number, queued: number, member
 export interface Sent { sent: number, retried: number, failed: number, cancelled: number, resumed: number }
 export interface StoreStats {
   contacts: number, events: number, states: number, scheduled: number, next_wakeup: string | null, actions: number,
-  outbox: Record<string, number>, message_events: Record<string, number>, membership_changes: number, coupons: number
+  outbox: Record<string, number>, message_events: Record<string, number>, membership_changes: number, coupons: number,
+  pending: number
 }
 export interface OutboxEntry {
   contact_id: string, action_id: string, message_id: string, rule: string, step?: string, channel: string,

@@ -169,6 +169,8 @@ pub struct Stats {
     pub membership_changes: u64,
     /// Coupon codes issued.
     pub coupons: u64,
+    /// Events stored but not folded yet (after a crash, until the next call).
+    pub pending: u64,
 }
 
 /// One write transaction. Bodies are JSON text the backend stores as given.
@@ -185,6 +187,13 @@ pub trait Tx {
     fn insert_event(&mut self, event: &EventRow<'_>) -> Result<bool>;
     /// Every stored event, in the order they were stored, for `each`.
     fn events(&mut self, each: &mut dyn FnMut(&str) -> Result<()>) -> Result<()>;
+    /// Marks a stored event as not folded into its contact yet.
+    fn add_pending(&mut self, event_id: &str, contact_id: &str) -> Result<()>;
+    /// The events marked pending, as (contact, event body), in the order
+    /// they were stored; up to `limit`.
+    fn pending(&mut self, limit: usize) -> Result<Vec<(String, String)>>;
+    /// Unmarks events folded.
+    fn drop_pending(&mut self, event_ids: &[&str]) -> Result<()>;
 
     /// A contact's record.
     fn contact(&mut self, id: &str) -> Result<Option<String>>;

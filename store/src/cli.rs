@@ -410,6 +410,9 @@ fn run(command: Command) -> Result<(), Stop> {
             }
             say!("segment moves {}", stats.membership_changes);
             say!("coupons       {}", stats.coupons);
+            if stats.pending > 0 {
+                say!("not folded    {} (the next call folds them)", stats.pending);
+            }
             Ok(())
         }
     }

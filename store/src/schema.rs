@@ -10,13 +10,13 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// The schema this build writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a patron store ("ptrn").
 pub const APPLICATION_ID: i64 = 0x7074_726e;
 
 /// Each entry takes the schema from its index to the next version.
-const MIGRATIONS: [&str; VERSION as usize] = [V1];
+const MIGRATIONS: [&str; VERSION as usize] = [V1, V2];
 
 /// Version 1: contacts, events, profiles, trigger states with wake-ups and
 /// leases, memberships and their history, decisions, the outbox and its
@@ -131,6 +131,17 @@ CREATE TABLE message_events (
     at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX message_events_message ON message_events (message_id);
+";
+
+/// Version 2: stored events whose folding waits. A letter's `message_sent`
+/// is written in the smallest transaction the moment the server accepts
+/// the letter, and folded into the contact just after (or, after a crash,
+/// by the next call), so a crash re-sends as few letters as it can.
+const V2: &str = "
+CREATE TABLE pending (
+    event_id TEXT PRIMARY KEY,
+    contact_id TEXT NOT NULL
+) WITHOUT ROWID;
 ";
 
 /// Brings the file at `path` to [`VERSION`]: creates a new store, migrates

@@ -170,6 +170,38 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn add_pending(&mut self, event_id: &str, contact_id: &str) -> Result<()> {
+        self.run(
+            "INSERT INTO pending (event_id, contact_id) VALUES (?1, ?2)
+             ON CONFLICT (event_id) DO NOTHING",
+            params![event_id, contact_id],
+        )
+        .map(drop)
+    }
+
+    fn pending(&mut self, limit: usize) -> Result<Vec<(String, String)>> {
+        let path = self.path;
+        let sql = |e| Error::sqlite(path, e);
+        let mut statement = self
+            .tx
+            .prepare_cached(
+                "SELECT p.contact_id, e.body FROM pending p JOIN events e ON e.id = p.event_id
+                 ORDER BY e.seq LIMIT ?1",
+            )
+            .map_err(sql)?;
+        let rows = statement
+            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql)
+    }
+
+    fn drop_pending(&mut self, event_ids: &[&str]) -> Result<()> {
+        for id in event_ids {
+            self.run("DELETE FROM pending WHERE event_id = ?1", params![id])?;
+        }
+        Ok(())
+    }
+
     fn contact(&mut self, id: &str) -> Result<Option<String>> {
         self.body("SELECT body FROM contacts WHERE id = ?1", id)
     }
@@ -571,6 +603,7 @@ impl Tx for SqliteTx<'_> {
             )?,
             membership_changes: count(tx, "SELECT count(*) FROM membership_history")?,
             coupons: count(tx, "SELECT count(*) FROM coupon_claims")?,
+            pending: count(tx, "SELECT count(*) FROM pending")?,
         })
     }
 }

@@ -54,6 +54,8 @@ const MAX_SKEW_SECONDS: i64 = 300;
 const DUE_BATCH: usize = 1024;
 /// Letters a sender leases at a time.
 const SEND_BATCH: usize = 64;
+/// Pending events folded at a time.
+const PENDING_BATCH: usize = 4096;
 
 /// What an ingest stored and decided.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -349,6 +351,8 @@ fn to<T: Serialize>(value: &T) -> Result<String> {
 enum Origin {
     List,
     Lines,
+    /// Events stored earlier and folded now.
+    Pending,
 }
 
 impl Origin {
@@ -359,6 +363,7 @@ impl Origin {
                 line: place + 1,
                 source: e,
             },
+            Origin::Pending => Error::Core(e.within("pending")),
         }
     }
 }
@@ -422,6 +427,7 @@ impl<B: Backend> Store<B> {
     /// consent changes as `consent_changed` events to keep their history.
     pub fn upsert_contacts(&mut self, contacts: &[Contact], now: Timestamp) -> Result<Ingested> {
         let mut tx = self.backend.begin()?;
+        fold_pending(&mut *tx, &self.setup, &self.name, secs(now))?;
         let mut works = Vec::with_capacity(contacts.len());
         for contact in contacts {
             let mut work = read_work(&mut *tx, contact.id.as_str(), &self.name)?;
@@ -491,9 +497,10 @@ impl<B: Backend> Store<B> {
             }
         }
         let mut tx = self.backend.begin()?;
+        let ingested_at = secs(now);
+        fold_pending(&mut *tx, &self.setup, &self.name, ingested_at)?;
         let mut report = Ingested::default();
         let mut by_contact: BTreeMap<String, Vec<(usize, Event)>> = BTreeMap::new();
-        let ingested_at = secs(now);
         for (place, event) in events {
             let body = serde_json::to_string(&event).map_err(json)?;
             let row = EventRow {
@@ -516,24 +523,15 @@ impl<B: Backend> Store<B> {
                     .push((place, event));
             }
         }
-        let mut raws = Vec::with_capacity(by_contact.len());
-        for (id, events) in by_contact {
-            raws.push((read_raw(&mut *tx, &id, None)?, events));
-        }
-        let (setup, name) = (&self.setup, self.name.as_str());
-        let folded: Vec<Encoded> = raws
-            .into_par_iter()
-            .map(|(raw, events)| {
-                let mut work = raw.parse(name)?;
-                work.events = events;
-                fold(setup, work)
-                    .map_err(|(place, e)| origin.name(place, e))
-                    .and_then(Folded::encode)
-            })
-            .collect::<Result<_>>()?;
-        for f in &folded {
-            write_folded(&mut *tx, f, ingested_at, None, &mut report)?;
-        }
+        fold_and_write(
+            &mut *tx,
+            &self.setup,
+            &self.name,
+            by_contact,
+            origin,
+            ingested_at,
+            &mut report,
+        )?;
         tx.commit()?;
         Ok(report)
     }
@@ -545,8 +543,10 @@ impl<B: Backend> Store<B> {
         let lease = self.setup.config.sender.lease_seconds as i64;
         loop {
             let mut tx = self.backend.begin()?;
+            fold_pending(&mut *tx, &self.setup, &self.name, secs(now))?;
             let claimed = tx.claim_due(secs(now), &self.owner, secs(now) + lease, DUE_BATCH)?;
             if claimed.is_empty() {
+                tx.commit()?;
                 return Ok(ran);
             }
             let mut raws = Vec::with_capacity(claimed.len());
@@ -621,7 +621,8 @@ impl<B: Backend> Store<B> {
                     continue;
                 };
                 let outcome = channel.send(letter);
-                let finished = self.finish_letter(&letter.message_id, outcome, now)?;
+                // The next claim folds the batch's `message_sent` events.
+                let finished = self.finish_attempt(&letter.message_id, outcome, now)?;
                 sent.count(finished);
             }
         }
@@ -641,6 +642,7 @@ impl<B: Backend> Store<B> {
         let t = secs(now);
         let lease = self.setup.config.sender.lease_seconds as i64;
         let mut tx = self.backend.begin()?;
+        fold_pending(&mut *tx, &self.setup, &self.name, t)?;
         let rows = tx.claim_outbox(t, &self.owner, t + lease, channels, limit.max(1))?;
         tx.commit()?;
         let mut claimed = Claimed {
@@ -682,7 +684,30 @@ impl<B: Backend> Store<B> {
     /// hard bounce a `message_bounced` (withdrawing consent), in the same
     /// transaction. [`Finished::LeaseLost`] when the lease ended and another
     /// sender took the letter over (nothing is written).
+    ///
+    /// A sent letter is marked in the smallest transaction first, and its
+    /// event folded into the contact in a second: a crash between the two
+    /// loses nothing (the next call folds it), and a crash after the
+    /// server took the letter re-sends it only inside that first, short
+    /// transaction.
     pub fn finish_letter(
+        &mut self,
+        message_id: &str,
+        outcome: std::result::Result<(), Refusal>,
+        now: Timestamp,
+    ) -> Result<Finished> {
+        let finished = self.finish_attempt(message_id, outcome, now)?;
+        if finished == Finished::Sent {
+            let mut tx = self.backend.begin()?;
+            fold_pending(&mut *tx, &self.setup, &self.name, secs(now))?;
+            tx.commit()?;
+        }
+        Ok(finished)
+    }
+
+    /// [`Store::finish_letter`] but for folding a sent letter's event,
+    /// which waits for the next call.
+    fn finish_attempt(
         &mut self,
         message_id: &str,
         outcome: std::result::Result<(), Refusal>,
@@ -755,7 +780,9 @@ impl<B: Backend> Store<B> {
         };
         if let Some(event) = feedback {
             // The store's own event goes the way of every event: profile,
-            // consent (a bounce), engine, in this transaction.
+            // consent (a bounce), engine. A bounce is folded in this
+            // transaction, so no letter goes to the address after it; a
+            // `message_sent` by the next call.
             let body = serde_json::to_string(&event).map_err(json)?;
             let inserted = tx.insert_event(&EventRow {
                 id: event.id.as_str(),
@@ -766,16 +793,10 @@ impl<B: Backend> Store<B> {
                 ingested_at: t,
             })?;
             if inserted {
-                let mut work = read_work(&mut *tx, &row.contact_id, &self.name)?;
-                work.events = vec![(0, event)];
-                let folded = fold(&self.setup, work).map_err(|(_, e)| Error::Core(e))?;
-                write_folded(
-                    &mut *tx,
-                    &folded.encode()?,
-                    t,
-                    None,
-                    &mut Ingested::default(),
-                )?;
+                tx.add_pending(event.id.as_str(), &row.contact_id)?;
+                if finished == Finished::Failed {
+                    fold_pending(&mut *tx, &self.setup, &self.name, t)?;
+                }
             }
         }
         tx.commit()?;
@@ -982,6 +1003,69 @@ impl Raw {
 
 fn read_work(tx: &mut dyn Tx, id: &str, name: &str) -> Result<Work> {
     read_raw(tx, id, None)?.parse(name)
+}
+
+/// Folds each contact's events into its stored rows and writes the
+/// results in `tx`: rows read in `tx`, parsed and folded in parallel.
+fn fold_and_write(
+    tx: &mut dyn Tx,
+    setup: &Setup,
+    name: &str,
+    by_contact: BTreeMap<String, Vec<(usize, Event)>>,
+    origin: Origin,
+    now: i64,
+    report: &mut Ingested,
+) -> Result<()> {
+    let mut raws = Vec::with_capacity(by_contact.len());
+    for (id, events) in by_contact {
+        raws.push((read_raw(tx, &id, None)?, events));
+    }
+    let folded: Vec<Encoded> = raws
+        .into_par_iter()
+        .map(|(raw, events)| {
+            let mut work = raw.parse(name)?;
+            work.events = events;
+            fold(setup, work)
+                .map_err(|(place, e)| origin.name(place, e))
+                .and_then(Folded::encode)
+        })
+        .collect::<Result<_>>()?;
+    for f in &folded {
+        write_folded(tx, f, now, None, report)?;
+    }
+    Ok(())
+}
+
+/// Folds the events stored but not folded yet (the `message_sent` of
+/// letters sent since the last call, or before a crash), oldest first.
+fn fold_pending(tx: &mut dyn Tx, setup: &Setup, name: &str, now: i64) -> Result<()> {
+    loop {
+        let rows = tx.pending(PENDING_BATCH)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut by_contact: BTreeMap<String, Vec<(usize, Event)>> = BTreeMap::new();
+        for (place, (contact, body)) in rows.into_iter().enumerate() {
+            let event: Event = parse::from_json(&body).map_err(|e| Error::Corrupt {
+                path: name.to_string(),
+                message: format!("a stored event of contact `{contact}` does not read: {e}"),
+            })?;
+            ids.push(event.id.as_str().to_string());
+            by_contact.entry(contact).or_default().push((place, event));
+        }
+        let mut report = Ingested::default();
+        fold_and_write(
+            tx,
+            setup,
+            name,
+            by_contact,
+            Origin::Pending,
+            now,
+            &mut report,
+        )?;
+        tx.drop_pending(&ids.iter().map(String::as_str).collect::<Vec<_>>())?;
+    }
 }
 
 fn facts_of(

@@ -582,3 +582,82 @@ fn kpis_read_the_letters_the_store_sent() {
         "{row}"
     );
 }
+
+#[test]
+fn a_sent_letter_whose_event_was_not_folded_is_folded_by_the_next_call() {
+    let (path, mut store) = store_with("pending", &["anna"]);
+    store
+        .ingest_json_lines(
+            &cart("e1", "anna", "2024-05-01T10:00:00Z"),
+            t("2024-05-01T10:00:00Z"),
+        )
+        .unwrap();
+    store.run_due(t("2024-05-01T11:00:00Z")).unwrap();
+    let claimed = store
+        .claim_letters(t("2024-05-01T11:00:00Z"), &["email"], 10)
+        .unwrap();
+    let id = claimed.letters[0].message_id.clone();
+    store
+        .finish_letter(&id, Ok(()), t("2024-05-01T11:00:01Z"))
+        .unwrap();
+    assert_eq!(store.stats().unwrap().pending, 0);
+    // As if the sender stopped between marking the letter sent and folding
+    // its event: the event is stored, the contact has not seen it.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let (event_id,): (String,) = conn
+            .query_row(
+                "SELECT id FROM events WHERE type = 'message_sent'",
+                [],
+                |r| Ok((r.get(0)?,)),
+            )
+            .unwrap();
+        conn.execute("DELETE FROM message_events", []).unwrap();
+        conn.execute(
+            "INSERT INTO pending (event_id, contact_id) VALUES (?1, 'anna')",
+            [&event_id],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path, None).unwrap();
+    let stats = store.stats().unwrap();
+    assert_eq!((stats.pending, stats.message_events.len()), (1, 0));
+    store.run_due(t("2024-05-01T11:30:00Z")).unwrap();
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.pending, 0);
+    assert_eq!(stats.message_events.get("message_sent"), Some(&1));
+    assert_eq!(stats.outbox.get("sent"), Some(&1));
+}
+
+#[test]
+fn a_version_one_file_migrates_and_keeps_its_rows() {
+    let (path, mut store) = store_with("migrate", &["anna"]);
+    store
+        .ingest_json_lines(
+            &cart("e1", "anna", "2024-05-01T10:00:00Z"),
+            t("2024-05-01T10:00:00Z"),
+        )
+        .unwrap();
+    store.run_due(t("2024-05-01T11:00:00Z")).unwrap();
+    drop(store);
+    // Version 1 is version 2 without the table of pending events.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE pending; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let mut store = Store::open(&path, None).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let kept = RefCell::new(Vec::new());
+    let mut email = keeping(&kept, |_| Ok(()));
+    let sent = store
+        .send(t("2024-05-01T11:00:00Z"), &mut [&mut email])
+        .unwrap();
+    assert_eq!(sent.sent, 1, "the letter queued before the migration goes");
+    let stats = store.stats().unwrap();
+    assert_eq!((stats.events, stats.pending), (2, 0));
+}

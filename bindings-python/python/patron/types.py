@@ -1155,6 +1155,7 @@ class StoreStats(TypedDict):
     message_events: dict[str, int]
     membership_changes: int
     coupons: int
+    pending: int
 
 
 class OutboxEntry(TypedDict):
