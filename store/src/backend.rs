@@ -47,6 +47,19 @@ pub struct StateRow {
     pub version: i64,
 }
 
+/// What is stored of one contact; each part absent until first written.
+#[derive(Clone, Debug, Default)]
+pub struct ContactRows {
+    /// The record.
+    pub record: Option<String>,
+    /// The profile, packed ([`crate::body`]).
+    pub profile: Option<Vec<u8>>,
+    /// The trigger state.
+    pub state: Option<StateRow>,
+    /// The segment membership.
+    pub membership: Option<String>,
+}
+
 /// One decision of the engine, kept once per contact and action id.
 #[derive(Clone, Debug)]
 pub struct ActionRow<'a> {
@@ -195,18 +208,15 @@ pub trait Tx {
     /// Unmarks events folded.
     fn drop_pending(&mut self, event_ids: &[&str]) -> Result<()>;
 
-    /// A contact's record.
-    fn contact(&mut self, id: &str) -> Result<Option<String>>;
+    /// A contact's record, profile, trigger state and membership, in one
+    /// read.
+    fn contact_rows(&mut self, id: &str) -> Result<ContactRows>;
     /// Writes a contact's record.
     fn put_contact(&mut self, id: &str, body: &str, now: i64) -> Result<()>;
 
-    /// A contact's profile.
-    fn profile(&mut self, contact_id: &str) -> Result<Option<String>>;
     /// Writes a contact's profile.
-    fn put_profile(&mut self, contact_id: &str, body: &str) -> Result<()>;
+    fn put_profile(&mut self, contact_id: &str, body: &[u8]) -> Result<()>;
 
-    /// A contact's trigger state.
-    fn state(&mut self, contact_id: &str) -> Result<Option<StateRow>>;
     /// Writes a contact's trigger state and wake-up, ending any lease.
     /// With `expected`, only if the stored version is still that one (and
     /// the row still leased by `owner`, when given); false when not.
@@ -230,8 +240,6 @@ pub trait Tx {
     /// The earliest wake-up of a contact not leased at `now`.
     fn next_wakeup(&mut self, now: i64) -> Result<Option<i64>>;
 
-    /// A contact's segment membership.
-    fn membership(&mut self, contact_id: &str) -> Result<Option<String>>;
     /// Writes a contact's segment membership.
     fn put_membership(&mut self, contact_id: &str, body: &str) -> Result<()>;
     /// Records a segment entry or exit.

@@ -57,6 +57,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod body;
 mod channel;
 pub mod cli;
 mod config;

@@ -9,11 +9,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::backend::{
-    ActionRow, Backend, CouponClaim, EventRow, Finish, MembershipChange, OutboxRow, StateRow,
-    Stats, Tx,
+    ActionRow, Backend, ContactRows, CouponClaim, EventRow, Finish, MembershipChange, OutboxRow,
+    StateRow, Stats, Tx,
 };
 use crate::error::{Error, Result};
 use crate::schema;
@@ -106,14 +107,6 @@ impl SqliteTx<'_> {
         Error::sqlite(self.path, e)
     }
 
-    fn body(&mut self, sql: &str, key: &str) -> Result<Option<String>> {
-        let found = self
-            .tx
-            .prepare_cached(sql)
-            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional());
-        found.map_err(|e| self.err(e))
-    }
-
     fn run(&mut self, sql: &str, values: impl rusqlite::Params) -> Result<usize> {
         let done = self
             .tx
@@ -185,7 +178,9 @@ impl Tx for SqliteTx<'_> {
         let mut statement = self
             .tx
             .prepare_cached(
-                "SELECT p.contact_id, e.body FROM pending p JOIN events e ON e.id = p.event_id
+                // CROSS JOIN keeps `pending` (a few rows) the outer loop;
+                // the planner would otherwise walk every event in order.
+                "SELECT p.contact_id, e.body FROM pending p CROSS JOIN events e ON e.id = p.event_id
                  ORDER BY e.seq LIMIT ?1",
             )
             .map_err(sql)?;
@@ -202,8 +197,45 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn contact(&mut self, id: &str) -> Result<Option<String>> {
-        self.body("SELECT body FROM contacts WHERE id = ?1", id)
+    fn contact_rows(&mut self, id: &str) -> Result<ContactRows> {
+        let found = self
+            .tx
+            .prepare_cached(
+                "SELECT c.body, p.body, s.body, s.version, m.body FROM (SELECT ?1 AS id) k
+                 LEFT JOIN contacts c ON c.id = k.id
+                 LEFT JOIN profiles p ON p.contact_id = k.id
+                 LEFT JOIN states s ON s.contact_id = k.id
+                 LEFT JOIN memberships m ON m.contact_id = k.id",
+            )
+            .and_then(|mut s| {
+                s.query_row([id], |r| {
+                    let state: Option<String> = r.get(2)?;
+                    Ok(ContactRows {
+                        record: r.get(0)?,
+                        // Text in a version-1 file, a packed blob since.
+                        profile: match r.get_ref(1)? {
+                            ValueRef::Null => None,
+                            ValueRef::Text(b) | ValueRef::Blob(b) => Some(b.to_vec()),
+                            _ => {
+                                return Err(rusqlite::Error::InvalidColumnType(
+                                    1,
+                                    "profile".into(),
+                                    rusqlite::types::Type::Integer,
+                                ));
+                            }
+                        },
+                        state: match state {
+                            Some(body) => Some(StateRow {
+                                body,
+                                version: r.get(3)?,
+                            }),
+                            None => None,
+                        },
+                        membership: r.get(4)?,
+                    })
+                })
+            });
+        found.map_err(|e| self.err(e))
     }
 
     fn put_contact(&mut self, id: &str, body: &str, now: i64) -> Result<()> {
@@ -215,36 +247,13 @@ impl Tx for SqliteTx<'_> {
         .map(drop)
     }
 
-    fn profile(&mut self, contact_id: &str) -> Result<Option<String>> {
-        self.body(
-            "SELECT body FROM profiles WHERE contact_id = ?1",
-            contact_id,
-        )
-    }
-
-    fn put_profile(&mut self, contact_id: &str, body: &str) -> Result<()> {
+    fn put_profile(&mut self, contact_id: &str, body: &[u8]) -> Result<()> {
         self.run(
             "INSERT INTO profiles (contact_id, body) VALUES (?1, ?2)
              ON CONFLICT (contact_id) DO UPDATE SET body = excluded.body",
             params![contact_id, body],
         )
         .map(drop)
-    }
-
-    fn state(&mut self, contact_id: &str) -> Result<Option<StateRow>> {
-        let found = self
-            .tx
-            .prepare_cached("SELECT body, version FROM states WHERE contact_id = ?1")
-            .and_then(|mut s| {
-                s.query_row([contact_id], |r| {
-                    Ok(StateRow {
-                        body: r.get(0)?,
-                        version: r.get(1)?,
-                    })
-                })
-                .optional()
-            });
-        found.map_err(|e| self.err(e))
     }
 
     fn put_state(
@@ -315,13 +324,6 @@ impl Tx for SqliteTx<'_> {
             |r| r.get(0),
         );
         found.map_err(|e| self.err(e))
-    }
-
-    fn membership(&mut self, contact_id: &str) -> Result<Option<String>> {
-        self.body(
-            "SELECT body FROM memberships WHERE contact_id = ?1",
-            contact_id,
-        )
     }
 
     fn put_membership(&mut self, contact_id: &str, body: &str) -> Result<()> {

@@ -39,8 +39,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::backend::{
-    ActionRow, Backend, CouponClaim, EventRow, Finish, MembershipChange, OutboxRow, Stats, Tx,
+    ActionRow, Backend, ContactRows, CouponClaim, EventRow, Finish, MembershipChange, OutboxRow,
+    Stats, Tx,
 };
+use crate::body;
 use crate::channel::{Channel, Letter, Refusal};
 use crate::config::{Config, Setup};
 use crate::error::{Error, Result};
@@ -246,6 +248,8 @@ struct Work {
     profile: Profile,
     state: ContactState,
     membership: Option<Membership>,
+    /// The membership's stored form: an unchanged one is not written again.
+    stored_membership: Option<String>,
     /// The events, with their place in the caller's batch.
     events: Vec<(usize, Event)>,
 }
@@ -258,6 +262,7 @@ struct Folded {
     state: ContactState,
     next_wakeup: Option<i64>,
     membership: Option<Membership>,
+    stored_membership: Option<String>,
     changes: Vec<(String, ChangeKind, i64)>,
     actions: Vec<Action>,
     /// (event id, message id, type, at) of message events.
@@ -271,7 +276,7 @@ struct Encoded {
     state: String,
     next_wakeup: Option<i64>,
     contact: Option<String>,
-    profile: Option<String>,
+    profile: Option<Vec<u8>>,
     membership: Option<String>,
     changes: Vec<(String, ChangeKind, i64)>,
     actions: Vec<EncodedAction>,
@@ -289,6 +294,11 @@ struct EncodedAction {
 }
 
 impl Folded {
+    fn stored(mut self, membership: Option<String>) -> Folded {
+        self.stored_membership = membership;
+        self
+    }
+
     fn encode(self) -> Result<Encoded> {
         let actions = self
             .actions
@@ -331,8 +341,15 @@ impl Folded {
             state: to(&self.state)?,
             next_wakeup: self.next_wakeup,
             contact: self.contact.as_ref().map(to).transpose()?,
-            profile: self.profile.as_ref().map(to).transpose()?,
-            membership: self.membership.as_ref().map(to).transpose()?,
+            profile: self
+                .profile
+                .as_ref()
+                .map(|p| to(p).map(|json| body::pack(&json)))
+                .transpose()?,
+            membership: match self.membership.as_ref().map(to).transpose()? {
+                Some(m) if Some(&m) == self.stored_membership.as_ref() => None,
+                changed => changed,
+            },
             changes: self.changes,
             actions,
             message_events: self.message_events,
@@ -464,13 +481,18 @@ impl<B: Backend> Store<B> {
     /// are skipped); a bad line refuses the whole batch, named by its line
     /// and the column within it.
     pub fn ingest_json_lines(&mut self, text: &str, now: Timestamp) -> Result<Ingested> {
-        let mut events = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let event: Event = parse::from_json(line).map_err(|e| Origin::Lines.name(i, e))?;
-            events.push((i, event));
+        let lines: Vec<(usize, &str)> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .collect();
+        let parsed: Vec<patron::Result<Event>> = lines
+            .par_iter()
+            .map(|(_, line)| parse::from_json(line))
+            .collect();
+        let mut events = Vec::with_capacity(parsed.len());
+        for ((i, _), event) in lines.into_iter().zip(parsed) {
+            events.push((i, event.map_err(|e| Origin::Lines.name(i, e))?));
         }
         self.ingest_events(events, now, Origin::Lines)
     }
@@ -496,13 +518,16 @@ impl<B: Backend> Store<B> {
                 ));
             }
         }
+        let bodies: Vec<String> = events
+            .par_iter()
+            .map(|(_, event)| serde_json::to_string(event).map_err(json))
+            .collect::<Result<_>>()?;
         let mut tx = self.backend.begin()?;
         let ingested_at = secs(now);
         fold_pending(&mut *tx, &self.setup, &self.name, ingested_at)?;
         let mut report = Ingested::default();
         let mut by_contact: BTreeMap<String, Vec<(usize, Event)>> = BTreeMap::new();
-        for (place, event) in events {
-            let body = serde_json::to_string(&event).map_err(json)?;
+        for ((place, event), body) in events.into_iter().zip(bodies) {
             let row = EventRow {
                 id: event.id.as_str(),
                 contact_id: event.contact_id.as_ref().map(|c| c.as_str()),
@@ -848,10 +873,12 @@ impl<B: Backend> Store<B> {
     /// Reads a contact's record, profile and trigger state, as stored.
     pub fn contact(&mut self, id: &str) -> Result<Option<ContactView>> {
         let mut tx = self.backend.begin()?;
-        let contact = tx.contact(id)?;
-        let profile = tx.profile(id)?;
-        let state = tx.state(id)?;
-        let membership = tx.membership(id)?;
+        let ContactRows {
+            record: contact,
+            profile,
+            state,
+            membership,
+        } = tx.contact_rows(id)?;
         tx.commit()?;
         if contact.is_none() && profile.is_none() && state.is_none() {
             return Ok(None);
@@ -864,7 +891,12 @@ impl<B: Backend> Store<B> {
         };
         Ok(Some(ContactView {
             contact: value(contact)?,
-            profile: value(profile)?,
+            profile: value(
+                profile
+                    .map(|p| body::unpack(&p).map(String::from))
+                    .transpose()
+                    .map_err(|e| self.corrupt_body("profile", id, e))?,
+            )?,
             state: value(state.map(|s| s.body))?,
             segments: match membership {
                 Some(m) => {
@@ -900,6 +932,13 @@ impl<B: Backend> Store<B> {
         let mut event = message_event(&row, "message_unsubscribed", now)?;
         event.id = Id::new(format!("unsubscribed-{}", row.message_id))?;
         self.ingest(vec![event], now)
+    }
+
+    fn corrupt_body(&self, what: &str, id: &str, e: body::Unreadable) -> Error {
+        Error::Corrupt {
+            path: self.name.clone(),
+            message: format!("the stored {what} of contact `{id}` does not read: {e}"),
+        }
     }
 
     fn corrupt(&self, e: serde_json::Error) -> Error {
@@ -940,23 +979,20 @@ fn now_wall() -> Timestamp {
 struct Raw {
     id: String,
     contact: Option<String>,
-    profile: Option<String>,
+    profile: Option<Vec<u8>>,
     state: Option<String>,
     membership: Option<String>,
 }
 
 /// Reads a contact's rows; `state` when the caller has its body already.
 fn read_raw(tx: &mut dyn Tx, id: &str, state: Option<String>) -> Result<Raw> {
-    let state = match state {
-        Some(body) => Some(body),
-        None => tx.state(id)?.map(|row| row.body),
-    };
+    let rows = tx.contact_rows(id)?;
     Ok(Raw {
         id: id.to_string(),
-        contact: tx.contact(id)?,
-        profile: tx.profile(id)?,
-        state,
-        membership: tx.membership(id)?,
+        contact: rows.record,
+        profile: rows.profile,
+        state: state.or(rows.state.map(|row| row.body)),
+        membership: rows.membership,
     })
 }
 
@@ -978,7 +1014,13 @@ impl Raw {
             None => (Contact::new(contact_id.clone()), true),
         };
         let profile = match &self.profile {
-            Some(body) => parse::from_json(body).map_err(|e| corrupt("profile", e))?,
+            Some(packed) => {
+                let json = body::unpack(packed).map_err(|e| Error::Corrupt {
+                    path: name.to_string(),
+                    message: format!("the stored profile of contact `{id}` does not read: {e}"),
+                })?;
+                parse::from_json(&json).map_err(|e| corrupt("profile", e))?
+            }
             None => Profile::new(contact_id.clone()),
         };
         let state = match &self.state {
@@ -996,6 +1038,7 @@ impl Raw {
             profile,
             state,
             membership,
+            stored_membership: self.membership,
             events: Vec::new(),
         })
     }
@@ -1095,6 +1138,7 @@ fn fold(setup: &Setup, work: Work) -> std::result::Result<Folded, (usize, patron
         mut profile,
         mut state,
         mut membership,
+        stored_membership,
         events,
     } = work;
     let mut actions = Vec::new();
@@ -1142,6 +1186,7 @@ fn fold(setup: &Setup, work: Work) -> std::result::Result<Folded, (usize, patron
         state,
         next_wakeup: next_wakeup.map(secs),
         membership,
+        stored_membership,
         changes,
         actions,
         message_events,
@@ -1161,6 +1206,7 @@ fn refresh(setup: &Setup, work: Work, now: Timestamp) -> patron::Result<Folded> 
         &facts,
         out,
     )
+    .map(|f| f.stored(work.stored_membership))
 }
 
 /// The engine's `due` at a wake-up.
@@ -1169,6 +1215,7 @@ fn wake(setup: &Setup, work: Work, now: Timestamp) -> patron::Result<Folded> {
     let facts = facts_of(setup, &work.profile, &work.contact, at)?;
     let out = setup.engine.due_owned(work.state, &facts, at)?;
     finish_time(setup, work.id, None, work.membership, &facts, out)
+        .map(|f| f.stored(work.stored_membership))
 }
 
 fn finish_time(
@@ -1198,6 +1245,7 @@ fn finish_time(
         state: out.state,
         next_wakeup: out.next_wakeup.map(secs),
         membership,
+        stored_membership: None,
         changes,
         actions: out.actions,
         message_events: Vec::new(),

@@ -640,11 +640,28 @@ fn a_version_one_file_migrates_and_keeps_its_rows() {
         .unwrap();
     store.run_due(t("2024-05-01T11:00:00Z")).unwrap();
     drop(store);
-    // Version 1 is version 2 without the table of pending events.
+    // Version 1 is version 2 without the table of pending events, and with
+    // profiles kept as JSON text.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch("DROP TABLE pending; PRAGMA user_version = 1;")
             .unwrap();
+        let profiles: Vec<(String, Vec<u8>)> = conn
+            .prepare("SELECT contact_id, body FROM profiles")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!profiles.is_empty());
+        for (id, packed) in profiles {
+            let text = patron_store::body::unpack(&packed).unwrap().into_owned();
+            conn.execute(
+                "UPDATE profiles SET body = ?2 WHERE contact_id = ?1",
+                [&id, &text],
+            )
+            .unwrap();
+        }
     }
     let mut store = Store::open(&path, None).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -652,6 +669,8 @@ fn a_version_one_file_migrates_and_keeps_its_rows() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, 2);
+    let view = store.contact("anna").unwrap().unwrap();
+    assert_eq!(view.profile["contact_id"], "anna", "a text profile reads");
     let kept = RefCell::new(Vec::new());
     let mut email = keeping(&kept, |_| Ok(()));
     let sent = store
@@ -660,4 +679,9 @@ fn a_version_one_file_migrates_and_keeps_its_rows() {
     assert_eq!(sent.sent, 1, "the letter queued before the migration goes");
     let stats = store.stats().unwrap();
     assert_eq!((stats.events, stats.pending), (2, 0));
+    let view = store.contact("anna").unwrap().unwrap();
+    assert_eq!(
+        view.profile["contact_id"], "anna",
+        "and is packed when written"
+    );
 }

@@ -75,6 +75,7 @@ pub use rule::{
     Want, WhenCapped,
 };
 pub use simulate::simulate;
+pub(crate) use state::STATE_VERSION_TEXT;
 pub use state::{
     ContactState, Instance, RuleHistory, STATE_VERSION, Seen, SegmentsUntil, Sent, migrate,
 };

@@ -21,6 +21,9 @@ use crate::model::{Channel, Id, Name, Timestamp};
 /// state reads as a version 2 state without it.
 pub const STATE_VERSION: u32 = 2;
 
+/// [`STATE_VERSION`] as it is written in the stored form.
+pub(crate) const STATE_VERSION_TEXT: &str = "2";
+
 /// One contact's trigger state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -501,4 +504,32 @@ pub fn migrate(value: Value) -> Result<Value> {
         map.insert("version".to_string(), Value::from(2));
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+
+    #[test]
+    fn the_version_text_is_the_version() {
+        assert_eq!(STATE_VERSION_TEXT, STATE_VERSION.to_string());
+    }
+
+    #[test]
+    fn a_current_state_reads_the_same_in_one_pass_as_by_migration() {
+        let state = ContactState::new(Id::new("c1").unwrap());
+        let text = serde_json::to_string(&state).unwrap();
+        assert!(text.starts_with(r#"{"version":2,"#), "{text}");
+        let fast: ContactState = parse::from_json(&text).unwrap();
+        let slow = ContactState::from_value(serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(fast, slow);
+        // Version 1 and a newer version still take the general path.
+        let old = text.replacen(r#""version":2"#, r#""version":1"#, 1);
+        assert_eq!(parse::from_json::<ContactState>(&old).unwrap(), state);
+        let newer = text.replacen(r#""version":2"#, r#""version":3"#, 1);
+        assert!(parse::from_json::<ContactState>(&newer).is_err());
+        let longer = text.replacen(r#""version":2"#, r#""version":20"#, 1);
+        assert!(parse::from_json::<ContactState>(&longer).is_err());
+    }
 }
