@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from smtp_sink import SmtpServer
+from smtp_sink import SmtpServer, certificates
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("PATRON_BIN", ROOT / "target" / "debug" / "patron"))
@@ -179,6 +179,56 @@ def test_a_server_that_is_down_or_silent_fails_the_attempt_not_the_store(tmp_pat
     with sqlite3.connect(db) as conn:
         log = [r[0] for r in conn.execute("SELECT result FROM send_log ORDER BY seq").fetchall()]
     assert log == ["retry", "retry", "sent"]
+
+
+def test_letters_go_over_tls_with_a_login_and_not_to_a_server_it_cannot_trust(tmp_path: Path) -> None:
+    """STARTTLS and TLS from the first byte, with AUTH, against aiosmtpd
+    with a certificate from a throwaway CA that `ca=` trusts."""
+    certs = certificates(tmp_path)
+    db = shop(tmp_path, 4)
+    (tmp_path / "events.ndjson").write_text("\n".join(json.dumps(cart(i)) for i in range(4)))
+    patron("ingest", "--db", str(db), str(tmp_path / "events.ndjson"), "--now", at(0))
+    ca = f"ca={certs.ca}"
+
+    def statuses() -> dict[str, tuple[str, str | None]]:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT contact_id, status, reason FROM outbox").fetchall()
+        return {c: (status, reason) for c, status, reason in rows}
+
+    with SmtpServer(tls="starttls", certs=certs, users={"ann": "s3cret"}) as smtp:
+        port = smtp.port
+        # Not trusted without `ca`: nothing goes, the letter waits.
+        patron("run", "--db", str(db), "--smtp", f"smtp://ann:s3cret@127.0.0.1:{port}?tls=required",
+               "--now", at(3600))
+        assert smtp.sink.letters == [] and smtp.sink.logins == []
+        status, reason = next(iter(statuses().values()))
+        assert status == "queued" and reason is not None and "certificate" in reason.lower(), reason
+        # A wrong password: refused by the server, the letter waits.
+        patron("run", "--db", str(db), "--smtp", f"smtp://ann:wrong@127.0.0.1:{port}?tls=required&{ca}",
+               "--now", at(3700))
+        assert smtp.sink.letters == []
+        status, reason = next(iter(statuses().values()))
+        assert status == "queued" and reason is not None and "AUTH" in reason, reason
+        # Trusted, logged in: every letter goes (the earlier attempts' backoff is over).
+        patron("run", "--db", str(db), "--smtp", f"smtp://ann:s3cret@127.0.0.1:{port}?tls=required&{ca}",
+               "--now", at(7200))
+        assert sorted(str(m["To"]) for m in smtp.sink.letters) == [f"c{i}@example.com" for i in range(4)]
+        assert smtp.sink.logins == ["ann"], "one connection, reused for every letter"
+
+    # TLS from the first byte (smtps): the same contacts' receipts.
+    (tmp_path / "more.ndjson").write_text("\n".join(json.dumps(order(i)) for i in range(4)))
+    patron("ingest", "--db", str(db), str(tmp_path / "more.ndjson"), "--now", at(86_400))
+    with SmtpServer(tls="implicit", certs=certs, users={"ann": "s3cret"}) as smtp:
+        patron("run", "--db", str(db), "--smtp", f"smtps://ann:s3cret@127.0.0.1:{smtp.port}?{ca}",
+               "--now", at(86_400 + 3600))
+        assert [str(m["Subject"]) for m in smtp.sink.letters] == ["Order received"] * 4, statuses()
+        assert smtp.sink.logins == ["ann"]
+    assert {status for status, _ in statuses().values()} == {"sent"}
+
+    # A password is never sent in the clear: refused before anything is tried.
+    done = patron("run", "--db", str(db), "--smtp", "smtp://ann:s3cret@127.0.0.1:25", check=False)
+    assert done.returncode == 5 and "only sent over TLS" in done.stderr, done.stderr
+    assert "s3cret" not in done.stderr
 
 
 def test_the_command_names_bad_input_and_exits_with_its_code(tmp_path: Path) -> None:

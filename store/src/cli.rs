@@ -67,7 +67,7 @@ enum Command {
         #[arg(long)]
         db: PathBuf,
         /// Send email through this SMTP server: `HOST:PORT` (plain), or a URL
-        /// (`smtp://user:pass@host:587?tls=required`, `smtps://host`).
+        /// (`smtp://user:pass@host:587?tls=required`, `smtps://host`; `&ca=FILE` trusts a private CA).
         #[arg(long)]
         smtp: Option<String>,
         /// Seconds to wait for the SMTP server before an attempt fails.

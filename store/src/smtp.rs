@@ -46,6 +46,8 @@ struct Server {
     port: u16,
     security: Security,
     credentials: Option<(String, String)>,
+    /// Certificates to trust besides the public roots (a private relay's).
+    ca: Option<std::path::PathBuf>,
     timeout: Duration,
 }
 
@@ -61,7 +63,9 @@ impl Smtp {
     /// A server named by a URL: `smtp://host:25` (plain),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS; `opportunistic`
     /// uses it when offered), `smtps://user:pass@host` (TLS from the start,
-    /// port 465 by default). User and password are percent-decoded.
+    /// port 465 by default). User and password are percent-decoded, and
+    /// only ever sent over TLS. `ca=PATH` trusts the PEM certificates in
+    /// that file besides the public roots (a private relay's own CA).
     pub fn from_url(url: &str, timeout: Duration) -> Result<Smtp> {
         let bad = |why: &str| Error::Channel {
             channel: "email".into(),
@@ -91,8 +95,12 @@ impl Smtp {
         if host.is_empty() {
             return Err(bad("no host"));
         }
+        let mut ca = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
+                Some(("ca", path)) if !path.is_empty() => {
+                    ca = Some(std::path::PathBuf::from(unpercent(path)))
+                }
                 Some(("tls", "required")) if security == Security::None => {
                     security = Security::Required
                 }
@@ -103,11 +111,20 @@ impl Smtp {
                 _ => return Err(bad(&format!("unknown option `{pair}`"))),
             }
         }
+        if credentials.is_some() && security == Security::None {
+            return Err(bad(
+                "a user and password are only sent over TLS: add ?tls=required or use smtps://",
+            ));
+        }
+        if ca.is_some() && security == Security::None {
+            return Err(bad("`ca` is for TLS: add ?tls=required or use smtps://"));
+        }
         Smtp::new(Server {
             host: host.trim_matches(|c| c == '[' || c == ']').to_string(),
             port,
             security,
             credentials,
+            ca,
             timeout,
         })
     }
@@ -135,6 +152,7 @@ impl Smtp {
                 port,
                 security: Security::None,
                 credentials: None,
+                ca: None,
                 timeout,
             },
             domain: "localhost".into(),
@@ -146,7 +164,7 @@ impl Smtp {
     fn new(server: Server) -> Result<Smtp> {
         let tls = match server.security {
             Security::None => None,
-            _ => Some(tls_config()?),
+            _ => Some(tls_config(server.ca.as_deref())?),
         };
         Ok(Smtp {
             server,
@@ -247,9 +265,27 @@ impl Drop for Smtp {
 /// aws-lc-rs has, at the cost of a C and CMake build on every install. Mail
 /// servers' TLS is classical today, so ring it is.
 #[allow(deprecated)]
-fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
+fn tls_config(ca: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca {
+        let bad = |why: String| Error::Channel {
+            channel: "email".into(),
+            message: format!("the CA file `{}`: {why}", path.display()),
+        };
+        let certificates = CertificateDer::pem_file_iter(path)
+            .map_err(|e| bad(e.to_string()))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        if certificates.is_empty() {
+            return Err(bad("no PEM certificate in it".into()));
+        }
+        for certificate in certificates {
+            roots.add(certificate).map_err(|e| bad(e.to_string()))?;
+        }
+    }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -395,6 +431,11 @@ impl Session {
         }
         session.pipelining = offers(&features, "PIPELINING");
         if let Some((user, password)) = &server.credentials {
+            if matches!(session.stream, Stream::Plain(_)) {
+                return Err(Refusal::Retry(
+                    "the server offered no STARTTLS: the password is not sent in the clear".into(),
+                ));
+            }
             session.auth(&features, user, password)?;
         }
         Ok(session)
@@ -635,6 +676,12 @@ mod tests {
             "smtp://x:port",
             "smtp://x?tls=maybe",
             "mail.example",
+            // A password never goes in the clear; `ca` is for TLS only.
+            "smtp://ann:secret@mail.example:25",
+            "smtp://mail.example?ca=/etc/ssl/ca.pem",
+            // A CA file that is missing, or holds no certificate.
+            "smtp://mail.example?tls=required&ca=/nonexistent/ca.pem",
+            "smtps://mail.example?ca=/dev/null",
         ] {
             assert!(Smtp::from_url(bad, t).is_err(), "{bad}");
         }
