@@ -543,6 +543,8 @@ export class IoError extends PatronError {}
 export class TemplateError extends PatronError {}
 /** A coupon pool with no code left to issue (code `exhausted`). */
 export class ExhaustedError extends PatronError {}
+/** A call reached a limit that keeps it bounded (code `limit`; docs/limits.md) and stopped; `path` says where. */
+export class LimitError extends PatronError {}
 /** Base of the store's own errors: the database file, the disk, a channel. */
 export class StoreError extends PatronError {}
 /** The file is not a patron store, or it is damaged or cut short (code `corrupt`); nothing was changed. */
@@ -618,7 +620,9 @@ export class Store {
 }
 
 /** A message template (docs/messages.md): tera syntax, HTML autoescaped. */
-export interface TemplateSpec { subject?: string, html?: string, text?: string, partials?: Record<string, string>, fallbacks?: Record<string, string>, tracking?: Record<string, string> }
+export interface TemplateSpec { subject?: string, html?: string, text?: string, partials?: Record<string, string>, fallbacks?: Record<string, string>, tracking?: Record<string, string>, limits?: RenderLimits }
+/** What one render of one part may do (docs/limits.md): bytes written (2 MiB), numbers `range` makes over all its calls (1,000,000). */
+export interface RenderLimits { output_bytes?: number, range_steps?: number }
 export interface Message { contact_id: string, subject?: string, html?: string, text?: string }
 export interface TemplateProblem { path: string, variable?: string, message: string, line?: number, column?: number }
 export interface SmsMeasure { encoding: 'gsm7' | 'ucs2', chars: number, units: number, parts: number, per_part: number, remaining: number, non_gsm?: string[] }

@@ -39,6 +39,8 @@ class ConvergenceError extends PatronError {}
 class IoError extends PatronError {}
 class TemplateError extends PatronError {}
 class ExhaustedError extends PatronError {}
+/** A call reached a limit that keeps it bounded (code `limit`; docs/limits.md) and stopped; `path` says where. */
+class LimitError extends PatronError {}
 
 /** Base of the store's own errors: the database file, the disk, a channel. */
 class StoreError extends PatronError {}
@@ -65,6 +67,7 @@ const CLASSES = {
   io: IoError,
   template: TemplateError,
   exhausted: ExhaustedError,
+  limit: LimitError,
   corrupt: CorruptError,
   newer_schema: NewerSchemaError,
   full: DiskFullError,
@@ -522,6 +525,7 @@ module.exports = {
   IoError,
   TemplateError,
   ExhaustedError,
+  LimitError,
   Store,
   StoreError,
   CorruptError,

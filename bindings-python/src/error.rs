@@ -20,6 +20,7 @@ fn class_name(code: &str) -> &'static str {
         "io" => "IoError",
         "template" => "TemplateError",
         "exhausted" => "ExhaustedError",
+        "limit" => "LimitError",
         _ => "PatronError",
     }
 }

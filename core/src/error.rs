@@ -74,6 +74,17 @@ pub enum Error {
         /// How many codes it held and how many were issued.
         message: String,
     },
+    /// A call reached one of the limits that keep it bounded (docs/limits.md)
+    /// and stopped, instead of running on or filling memory.
+    #[error("{}: {message}", PathDisplay(path))]
+    Limit {
+        /// The limit, by its name in docs/limits.md (`output_bytes`).
+        limit: &'static str,
+        /// Where it was reached (a template part, a field).
+        path: String,
+        /// The limit's value, and what would have passed it.
+        message: String,
+    },
 }
 
 /// A position in JSON text: 1-based line and column.
@@ -87,7 +98,8 @@ pub struct Location {
 
 impl Error {
     /// The stable code of this error kind: `json`, `validation`,
-    /// `consent_transition`, `convergence`, `io`, `template` or `exhausted`.
+    /// `consent_transition`, `convergence`, `io`, `template`, `exhausted` or
+    /// `limit`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Json { .. } => "json",
@@ -97,6 +109,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Template { .. } => "template",
             Error::Exhausted { .. } => "exhausted",
+            Error::Limit { .. } => "limit",
         }
     }
 
@@ -105,7 +118,9 @@ impl Error {
         match self {
             Error::Json { .. } | Error::Convergence { .. } | Error::Io { .. } => None,
             Error::Validation { path, .. } | Error::ConsentTransition { path, .. } => Some(path),
-            Error::Template { path, .. } | Error::Exhausted { path, .. } => Some(path),
+            Error::Template { path, .. }
+            | Error::Exhausted { path, .. }
+            | Error::Limit { path, .. } => Some(path),
         }
     }
 
@@ -119,7 +134,7 @@ impl Error {
             Error::Validation { location, .. } => *location,
             Error::ConsentTransition { .. } | Error::Convergence { .. } | Error::Io { .. } => None,
             Error::Template { location, .. } => *location,
-            Error::Exhausted { .. } => None,
+            Error::Exhausted { .. } | Error::Limit { .. } => None,
         }
     }
 
@@ -132,7 +147,17 @@ impl Error {
             | Error::Convergence { message }
             | Error::Io { message }
             | Error::Template { message, .. }
-            | Error::Exhausted { message, .. } => message,
+            | Error::Exhausted { message, .. }
+            | Error::Limit { message, .. } => message,
+        }
+    }
+
+    /// A limit reached at `path` ([`Error::Limit`]).
+    pub fn limit(limit: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Limit {
+            limit,
+            path: path.into(),
+            message: message.into(),
         }
     }
 
@@ -180,6 +205,15 @@ impl Error {
                 location,
             },
             Error::Exhausted { path, message } => Error::Exhausted {
+                path: join_path(parent, &path),
+                message,
+            },
+            Error::Limit {
+                limit,
+                path,
+                message,
+            } => Error::Limit {
+                limit,
                 path: join_path(parent, &path),
                 message,
             },

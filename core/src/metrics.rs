@@ -928,6 +928,8 @@ pub fn write_report<T: Report, W: Write>(rows: &[T], format: Format, mut writer:
                     .iter()
                     .map(|c| map.get(*c).cloned().unwrap_or_default())
                     .collect();
+                // Text a spreadsheet would run (a campaign named `=cmd|...`)
+                // is written with a leading `'`, as the segment export does.
                 writer.write_all(line(cells).as_bytes()).map_err(io)?;
             }
         }
@@ -955,6 +957,9 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
             }
         }
         Value::Null => out.push((prefix.to_string(), String::new())),
+        Value::String(s) if crate::segment::runs_as_formula(s) => {
+            out.push((prefix.to_string(), format!("'{s}")))
+        }
         Value::String(s) => out.push((prefix.to_string(), s.clone())),
         other => out.push((prefix.to_string(), other.to_string())),
     }
@@ -975,6 +980,23 @@ mod tests {
 
     fn events(json: &str) -> Vec<Event> {
         parse::list_from_json(json).unwrap()
+    }
+
+    #[test]
+    fn report_text_a_spreadsheet_would_run_is_escaped_and_numbers_are_not() {
+        let sent = events(
+            r#"[{"type": "message_sent", "id": "e1", "contact_id": "c", "at": "2024-01-01T00:00:00Z", "message_id": "m", "channel": "email", "campaign_id": "=HYPERLINK(\"http://x.example\",\"y\")"},
+                {"type": "message_sent", "id": "e2", "contact_id": "d", "at": "2024-01-01T00:00:00Z", "message_id": "n", "channel": "email", "campaign_id": "-2+3"}]"#,
+        );
+        let rows = kpis(&sent, &KpiConfig::default()).unwrap();
+        let csv = String::from_utf8(write_report(&rows, Format::Csv, Vec::new()).unwrap()).unwrap();
+        assert!(
+            csv.contains(r#""'=HYPERLINK(""http://x.example"",""y"")""#),
+            "{csv}"
+        );
+        assert!(csv.contains("\r\n'-2+3,"), "{csv}");
+        // Plain numbers stay numbers, negative ones too.
+        assert!(!csv.contains("'0") && !csv.contains("'-0"), "{csv}");
     }
 
     #[test]

@@ -53,7 +53,7 @@ class IoError(PatronError, OSError):
     """Reading the input or writing the output failed (code ``io``): a path that cannot be opened, a full disk."""
 
 
-__all__ = ["PatronError", "ValidationError", "JsonError", "ConsentTransitionError", "ConvergenceError", "IoError", "TemplateError", "ExhaustedError"]
+__all__ = ["PatronError", "ValidationError", "JsonError", "ConsentTransitionError", "ConvergenceError", "IoError", "TemplateError", "ExhaustedError", "LimitError"]
 
 
 class TemplateError(PatronError, ValueError):
@@ -62,6 +62,10 @@ class TemplateError(PatronError, ValueError):
 
 class ExhaustedError(PatronError):
     """A coupon pool with no code left to issue."""
+
+
+class LimitError(PatronError, ValueError):
+    """A call reached a limit that keeps it bounded (code ``limit``; docs/limits.md) and stopped; ``path`` says where."""
 
 
 class StoreError(PatronError):

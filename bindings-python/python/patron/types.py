@@ -742,6 +742,16 @@ class TemplateSpec(TypedDict, total=False):
     partials: dict[str, str]
     fallbacks: dict[str, str]
     tracking: dict[str, str]
+    limits: RenderLimits
+
+
+class RenderLimits(TypedDict, total=False):
+    """What one render of one part may do (docs/limits.md)."""
+
+    #: Bytes a part may write (2 MiB).
+    output_bytes: int
+    #: Numbers ``range`` may make in one part, over all its calls (1,000,000).
+    range_steps: int
 
 
 class Message(TypedDict):

@@ -49,6 +49,130 @@ pub struct TemplateSpec {
     /// `utm_campaign` and `utm_content` default to the campaign id and variant.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tracking: BTreeMap<String, String>,
+    /// How much one render may write and loop (see [`RenderLimits`]).
+    #[serde(default, skip_serializing_if = "RenderLimits::is_default")]
+    pub limits: RenderLimits,
+}
+
+/// What one render of a template may do, so that no template (and no value
+/// in a context) can make a render run on or fill memory: a render that
+/// reaches a limit stops with [`Error::Limit`] naming it. Both hold per
+/// part (subject, HTML body, text body) of one recipient's letter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RenderLimits {
+    /// Bytes a part may write: 2 MiB (mail clients clip letters long
+    /// before: Gmail at 102 KB).
+    pub output_bytes: usize,
+    /// Numbers that `range` may make in one part, over all its calls (each
+    /// call makes at most 100,000): 1,000,000. A `range` inside a loop
+    /// counts every time it runs.
+    pub range_steps: u64,
+}
+
+impl Default for RenderLimits {
+    fn default() -> Self {
+        RenderLimits {
+            output_bytes: 2 << 20,
+            range_steps: 1_000_000,
+        }
+    }
+}
+
+impl RenderLimits {
+    fn is_default(&self) -> bool {
+        *self == RenderLimits::default()
+    }
+}
+
+/// The `range` numbers a render may still make, and whether it asked for
+/// more.
+#[derive(Clone, Copy)]
+struct RangeBudget {
+    left: u64,
+    reached: bool,
+}
+
+thread_local! {
+    /// The budget of the part rendering on this thread, set for one render
+    /// by [`Template::render_part`] (tera calls functions on the thread
+    /// that renders).
+    static RANGE_BUDGET: std::cell::Cell<Option<RangeBudget>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// `range` as tera has it, charging what it makes to the render's
+/// [`RenderLimits::range_steps`].
+fn range(kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<Vec<i128>> {
+    let start = kwargs.get::<i128>("start")?.unwrap_or_default();
+    let end = kwargs.must_get::<i128>("end")?;
+    let step = kwargs.get::<i128>("step_by")?.unwrap_or(1);
+    if step == 0 {
+        return Err(tera::Error::message(
+            "`range` was called with a `step_by` of 0",
+        ));
+    }
+    if start > end && step > 0 {
+        return Err(tera::Error::message(
+            "`range` was called with a `start` greater than its `end`",
+        ));
+    }
+    let span = if step > 0 {
+        end.saturating_sub(start)
+    } else {
+        start.saturating_sub(end)
+    };
+    let stride = step.saturating_abs();
+    let len = (span / stride + i128::from(span % stride != 0)).max(0);
+    if len > 100_000 {
+        return Err(tera::Error::message(format!(
+            "`range` would make {len} numbers; one call makes at most 100000"
+        )));
+    }
+    let len = len as u64;
+    let refused = RANGE_BUDGET.with(|budget| match budget.get() {
+        Some(b) if len > b.left => {
+            budget.set(Some(RangeBudget {
+                left: b.left,
+                reached: true,
+            }));
+            true
+        }
+        Some(b) => {
+            budget.set(Some(RangeBudget {
+                left: b.left - len,
+                reached: false,
+            }));
+            false
+        }
+        None => false,
+    });
+    if refused {
+        return Err(tera::Error::message("`range` steps limit reached"));
+    }
+    Ok((0..len as i128).map(|i| start + i * step).collect())
+}
+
+/// A writer that takes at most `limit` bytes, then refuses.
+struct Bounded {
+    bytes: Vec<u8>,
+    limit: usize,
+    reached: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + data.len() > self.limit {
+            self.reached = true;
+            return Err(std::io::Error::other("patron: output limit reached"));
+        }
+        self.bytes.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// One rendered message.
@@ -141,6 +265,7 @@ impl Template {
         }
         let mut tera = tera::Tera::new();
         tera.autoescape_on(["message.html"]);
+        tera.register_function("range", range);
         let mut sources: Vec<(String, &str)> = Vec::new();
         for (part, name) in PARTS {
             if let Some(src) = spec.part(part) {
@@ -216,10 +341,7 @@ impl Template {
             if self.spec.part(part).is_none() {
                 continue;
             }
-            let rendered = self
-                .tera
-                .render(name, &ctx)
-                .map_err(|e| from_tera(&self.spec, e))?;
+            let rendered = self.render_part(part, name, &ctx)?;
             match part {
                 "subject" => out.subject = Some(one_line(&rendered)),
                 "html" => out.html = Some(rendered),
@@ -227,6 +349,44 @@ impl Template {
             }
         }
         Ok(out)
+    }
+
+    /// Renders one part within the spec's [`RenderLimits`].
+    fn render_part(&self, part: &str, name: &str, ctx: &tera::Context) -> Result<String> {
+        let limits = self.spec.limits;
+        let mut out = Bounded {
+            bytes: Vec::new(),
+            limit: limits.output_bytes,
+            reached: false,
+        };
+        let budget = RangeBudget {
+            left: limits.range_steps,
+            reached: false,
+        };
+        let before = RANGE_BUDGET.with(|b| b.replace(Some(budget)));
+        let rendered = self.tera.render_to(name, ctx, &mut out);
+        let after = RANGE_BUDGET.with(|b| b.replace(before));
+        match rendered {
+            Ok(()) => Ok(String::from_utf8(out.bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
+            Err(_) if out.reached => Err(Error::limit(
+                "output_bytes",
+                part,
+                format!(
+                    "the part would write more than {} bytes (limits.output_bytes)",
+                    limits.output_bytes
+                ),
+            )),
+            Err(_) if after.is_some_and(|b| b.reached) => Err(Error::limit(
+                "range_steps",
+                part,
+                format!(
+                    "`range` would make more than {} numbers in all (limits.range_steps)",
+                    limits.range_steps
+                ),
+            )),
+            Err(e) => Err(from_tera(&self.spec, e)),
+        }
     }
 
     /// Finds unknown variables: top-level names a template reads that no
@@ -298,8 +458,7 @@ impl Template {
             if self.spec.part(part).is_none() {
                 continue;
             }
-            if let Err(e) = self.tera.render(name, &ctx) {
-                let e = from_tera(&self.spec, e);
+            if let Err(e) = self.render_part(part, name, &ctx) {
                 let variable = unknown_in(e.reason());
                 let location = e.location();
                 let path = e.path().unwrap_or(part).to_string();
@@ -457,6 +616,46 @@ mod tests {
 
     fn now() -> Timestamp {
         Timestamp::parse("2024-07-01T00:00:00Z").unwrap()
+    }
+
+    fn render_err(json: &str) -> Error {
+        Template::new(spec(json))
+            .unwrap()
+            .render(&ann(), now(), &MessageInfo::default())
+            .unwrap_err()
+    }
+
+    #[test]
+    fn nested_loops_stop_at_the_output_limit_not_at_a_gigabyte() {
+        let e = render_err(
+            r#"{"text": "{% for i in range(end=100000) %}{% for j in range(end=9) %}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}{% endfor %}"}"#,
+        );
+        assert_eq!((e.code(), e.path()), ("limit", Some("text")), "{e}");
+        assert!(e.to_string().contains("limits.output_bytes"), "{e}");
+        // A host may allow less (or more).
+        let e = render_err(
+            r#"{"text": "{{ contact.first_name }} and more", "limits": {"output_bytes": 10}}"#,
+        );
+        assert_eq!(e.code(), "limit");
+    }
+
+    #[test]
+    fn loops_that_write_nothing_stop_at_the_range_limit() {
+        let e = render_err(
+            r#"{"html": "{% for i in range(end=100000) %}{% for j in range(end=100000) %}{% endfor %}{% endfor %}"}"#,
+        );
+        assert_eq!((e.code(), e.path()), ("limit", Some("html")), "{e}");
+        assert!(e.to_string().contains("limits.range_steps"), "{e}");
+        // Under the limit, `range` is tera's: steps, and a call too large.
+        let m = Template::new(spec(
+            r#"{"text": "{% for i in range(start=10, end=0, step_by=-3) %}{{ i }} {% endfor %}"}"#,
+        ))
+        .unwrap()
+        .render(&ann(), now(), &MessageInfo::default())
+        .unwrap();
+        assert_eq!(m.text.as_deref(), Some("10 7 4 1 "));
+        let e = render_err(r#"{"text": "{% for i in range(end=100001) %}{% endfor %}"}"#);
+        assert_eq!(e.code(), "template", "{e}");
     }
 
     fn ann() -> Recipient {

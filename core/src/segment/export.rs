@@ -599,7 +599,7 @@ fn number_text(n: &Number) -> String {
 
 /// Whether a spreadsheet would run this text as a formula: it starts with
 /// `=`, `+`, `-`, `@`, tab or CR and is not a plain number.
-fn runs_as_formula(s: &str) -> bool {
+pub(crate) fn runs_as_formula(s: &str) -> bool {
     let Some(first) = s.bytes().next() else {
         return false;
     };

@@ -92,6 +92,7 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 pub use bulk::Evaluation;
+pub(crate) use export::runs_as_formula;
 pub use export::{Export, Format, columns_from_value, export, export_segment, read_ids};
 pub use fields::Kind;
 pub use membership::{Change, ChangeKind, Overlap, StaticSegment, Update, changes};
@@ -102,7 +103,10 @@ use crate::model::Timestamp;
 use crate::profile::Facts;
 use read::{Field, Val};
 
-/// The deepest nesting a rule may have.
+/// The deepest nesting a rule may have, counting the rules of the segments
+/// it refers to: a reference is one level, plus the depth of the rule it
+/// names. Checking, evaluating and explaining segments are linear in their
+/// size below this depth, however the references are shared.
 pub const MAX_DEPTH: usize = 64;
 
 /// A checked rule. Its JSON form is the one it was read from.
@@ -889,6 +893,14 @@ fn eval(
     })
 }
 
+/// How far [`Registry::new`] has walked a segment's references.
+#[derive(Clone, Copy)]
+enum Depth {
+    Unknown,
+    Walking,
+    Known(usize),
+}
+
 /// Why a rule holds or not for one contact: each part with its result, and
 /// for a condition the contact's value, so a marketer sees why a contact is
 /// in or out.
@@ -919,7 +931,15 @@ fn op_name(op: Op) -> &'static str {
     OPS.iter().find(|(_, o)| *o == op).map_or("", |(n, _)| n)
 }
 
-fn explain(expr: &Expr, facts: &Facts, registry: &Registry) -> Result<Explanation> {
+/// Explains `expr`; a segment explained already in this explanation
+/// (`explained`) appears again with its result only, so an explanation is
+/// as large as the rules, however often they refer to each other.
+fn explain(
+    expr: &Expr,
+    facts: &Facts,
+    registry: &Registry,
+    explained: &mut Vec<Option<bool>>,
+) -> Result<Explanation> {
     let node = |kind, name: Option<String>, result, parts| Explanation {
         kind,
         name,
@@ -933,7 +953,7 @@ fn explain(expr: &Expr, facts: &Facts, registry: &Registry) -> Result<Explanatio
         Expr::All(items) | Expr::Any(items) => {
             let parts = items
                 .iter()
-                .map(|e| explain(e, facts, registry))
+                .map(|e| explain(e, facts, registry, explained))
                 .collect::<Result<Vec<_>>>()?;
             let all = matches!(expr, Expr::All(_));
             let result = if all {
@@ -944,11 +964,15 @@ fn explain(expr: &Expr, facts: &Facts, registry: &Registry) -> Result<Explanatio
             node(if all { "all" } else { "any" }, None, result, parts)
         }
         Expr::Not(inner) => {
-            let part = explain(inner, facts, registry)?;
+            let part = explain(inner, facts, registry, explained)?;
             node("not", None, !part.result, vec![part])
         }
         Expr::Segment(name) => {
-            let part = registry.explain_named(name, facts)?;
+            let place = registry.find(name)?;
+            if let Some(result) = explained[place] {
+                return Ok(node("segment", Some(name.clone()), result, Vec::new()));
+            }
+            let part = registry.explain_at(place, facts, explained)?;
             node("segment", Some(name.clone()), part.result, vec![part])
         }
         Expr::Bucket { percent, salt } => {
@@ -1095,8 +1119,9 @@ impl Registry {
                 }
             }
         }
-        for name in registry.names() {
-            registry.check_cycle(name, &mut Vec::new())?;
+        let mut depths = vec![Depth::Unknown; registry.segments.len()];
+        for place in 0..registry.segments.len() {
+            registry.depth_at(place, &mut Vec::new(), &mut depths)?;
         }
         // Without cycles, what each segment depends on is found depth first.
         let mut found = vec![None; registry.segments.len()];
@@ -1148,27 +1173,81 @@ impl Registry {
         Ok(self.evaluate(facts)?.memberships(facts))
     }
 
-    fn check_cycle<'a>(&'a self, name: &'a str, stack: &mut Vec<&'a str>) -> Result<()> {
-        if let Some(start) = stack.iter().position(|n| *n == name) {
-            let mut cycle: Vec<&str> = stack[start..].to_vec();
-            cycle.push(name);
+    /// How deep the rule at `place` nests with the rules it refers to,
+    /// each segment walked once (`depths`); a cycle is refused with its
+    /// path, and a depth over [`MAX_DEPTH`] with the chain that reaches it.
+    fn depth_at(
+        &self,
+        place: usize,
+        stack: &mut Vec<usize>,
+        depths: &mut [Depth],
+    ) -> Result<usize> {
+        match depths[place] {
+            Depth::Known(depth) => return Ok(depth),
+            Depth::Walking => {
+                let start = stack.iter().position(|p| *p == place).unwrap_or(0);
+                let mut cycle: Vec<&str> =
+                    stack[start..].iter().map(|p| self.name_at(*p)).collect();
+                cycle.push(self.name_at(place));
+                return Err(invalid(
+                    cycle[0],
+                    format!(
+                        "segments refer to each other in a cycle: {}",
+                        cycle.join(" -> ")
+                    ),
+                ));
+            }
+            Depth::Unknown => {}
+        }
+        depths[place] = Depth::Walking;
+        stack.push(place);
+        let depth = match &self.segments[place].1 {
+            Segment::Dynamic(rule) => self.expr_depth(&rule.expr, 1, stack, depths)?,
+            Segment::Static(_) => 1,
+        };
+        stack.pop();
+        if depth > MAX_DEPTH {
+            let mut chain: Vec<&str> = stack.iter().map(|p| self.name_at(*p)).collect();
+            chain.push(self.name_at(place));
             return Err(invalid(
-                stack[start],
+                chain[0],
                 format!(
-                    "segments refer to each other in a cycle: {}",
-                    cycle.join(" -> ")
+                    "rules nest at most {MAX_DEPTH} levels deep, counting the segments they refer to: `{}` nests {depth} deep (reached by {})",
+                    self.name_at(place),
+                    chain.join(" -> ")
                 ),
             ));
         }
-        stack.push(name);
-        let Some(place) = self.place(name) else {
-            return Ok(());
-        };
-        for target in self.segments[place].1.references() {
-            self.check_cycle(target, stack)?;
-        }
-        stack.pop();
-        Ok(())
+        depths[place] = Depth::Known(depth);
+        Ok(depth)
+    }
+
+    fn expr_depth(
+        &self,
+        expr: &Expr,
+        level: usize,
+        stack: &mut Vec<usize>,
+        depths: &mut [Depth],
+    ) -> Result<usize> {
+        Ok(match expr {
+            Expr::All(items) | Expr::Any(items) => {
+                let mut deepest = level;
+                for item in items {
+                    deepest = deepest.max(self.expr_depth(item, level + 1, stack, depths)?);
+                }
+                deepest
+            }
+            Expr::Not(inner) => self.expr_depth(inner, level + 1, stack, depths)?,
+            Expr::Segment(name) => match self.place(name) {
+                Some(target) => level + self.depth_at(target, stack, depths)?,
+                None => level,
+            },
+            Expr::Bucket { .. } | Expr::Compare(_) => level,
+        })
+    }
+
+    fn name_at(&self, place: usize) -> &str {
+        &self.segments[place].0
     }
 
     /// The fields the segments read, in order, and `contact_id` when a
@@ -1255,8 +1334,19 @@ impl Registry {
     }
 
     fn explain_named(&self, name: &str, facts: &Facts) -> Result<Explanation> {
-        Ok(match self.get(name)? {
-            Segment::Dynamic(rule) => explain(&rule.expr, facts, self)?,
+        let place = self.find(name)?;
+        self.explain_at(place, facts, &mut vec![None; self.segments.len()])
+    }
+
+    fn explain_at(
+        &self,
+        place: usize,
+        facts: &Facts,
+        explained: &mut Vec<Option<bool>>,
+    ) -> Result<Explanation> {
+        let (name, segment) = &self.segments[place];
+        let explanation = match segment {
+            Segment::Dynamic(rule) => explain(&rule.expr, facts, self, explained)?,
             Segment::Static(list) => Explanation {
                 kind: "static",
                 name: Some(name.to_string()),
@@ -1266,7 +1356,9 @@ impl Registry {
                 result: list.contains(facts.contact_id.as_str()),
                 parts: Vec::new(),
             },
-        })
+        };
+        explained[place] = Some(explanation.result);
+        Ok(explanation)
     }
 
     /// Whether the contact is in the segment at `place`, remembering each
