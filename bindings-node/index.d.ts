@@ -776,6 +776,8 @@ export interface ContactState {
   segments_until?: string
   lifecycle?: string
   at_risk?: boolean
+  /** Consent withdrawals seen in events that the contact's record does not show yet. */
+  withdrawn?: Array<{ channel: string, purpose?: 'marketing' | 'transactional', at: number }>
 }
 
 /** One decision: `send`, `task` and `webhook` are for the host to execute (`id` is its outbox key); the others are records. */

@@ -69,3 +69,25 @@ test('templates stop at their limits with a LimitError', async () => {
     }))
   }
 })
+
+test('no letter after an unsubscribe the engine saw, though the record handed in is old', () => {
+  const engine = new patron.TriggerEngine({
+    rules: [{ id: 'cart', trigger: { on: 'product', action: 'carted' }, steps: [{ name: '1h', delay: '1h', template: 'cart' }] }]
+  })
+  const facts = (asOf) => ({
+    contact_id: 'anna', as_of: asOf, orders: 0, cancelled_orders: 0, returned_orders: 0, purchase_days: 0, revenue: 0, at_risk: false,
+    cart: { lines: [{ product_id: 'p1', quantity: 1, unit_price: 20 }], currency: 'EUR', value: 20, updated_at: '2024-05-01T10:00:00Z', age_seconds: 0 },
+    contact: { id: 'anna', email: 'anna@example.com', consent: { email: { marketing: { status: 'confirmed', confirmed_at: '2024-01-01T00:00:00Z' } } } }
+  })
+  const cart = {
+    type: 'cart_updated', id: 'e1', contact_id: 'anna', at: '2024-05-01T10:00:00Z', currency: 'EUR',
+    lines: [{ product_id: 'p1', quantity: 1, unit_price: 20 }]
+  }
+  const started = engine.handle(null, facts('2024-05-01T10:00:00Z'), cart, '2024-05-01T10:00:00Z')
+  const unsubscribe = {
+    type: 'consent_changed', id: 'u1', contact_id: 'anna', at: '2024-05-01T10:30:00Z', channel: 'email', purpose: 'marketing', action: 'unsubscribe'
+  }
+  const seen = engine.handle(started.state, facts('2024-05-01T10:30:00Z'), unsubscribe, '2024-05-01T10:30:00Z')
+  const due = engine.due(seen.state, facts('2024-05-01T11:00:00Z'), '2024-05-01T11:00:00Z')
+  assert.deepEqual(due.actions.map((a) => a.type), ['skipped'])
+})

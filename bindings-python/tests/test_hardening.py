@@ -68,3 +68,33 @@ def test_templates_stop_at_their_limits(template: dict[str, Any], limit: str) ->
         quickly(lambda: patron.render_message(template, RECIPIENT, NOW))
     assert caught.value.code == "limit"
     assert caught.value.path in {"text", "html", "subject"}
+
+
+CART_RULE: dict[str, Any] = {"rules": [{
+    "id": "cart", "trigger": {"on": "product", "action": "carted"},
+    "steps": [{"name": "1h", "delay": "1h", "template": "cart"}]}]}
+
+
+def cart_facts(as_of: str) -> dict[str, Any]:
+    return {"contact_id": "anna", "as_of": as_of, "orders": 0, "cancelled_orders": 0, "returned_orders": 0,
+            "purchase_days": 0, "revenue": 0, "at_risk": False,
+            "cart": {"lines": [{"product_id": "p1", "quantity": 1, "unit_price": 20}], "currency": "EUR",
+                     "value": 20, "updated_at": "2024-05-01T10:00:00Z", "age_seconds": 0},
+            "contact": {"id": "anna", "email": "anna@example.com", "consent": {"email": {"marketing": {
+                "status": "confirmed", "confirmed_at": "2024-01-01T00:00:00Z"}}}}}
+
+
+@pytest.mark.parametrize("withdrawal", [
+    {"type": "consent_changed", "channel": "email", "purpose": "marketing", "action": "unsubscribe"},
+    {"type": "message_unsubscribed", "message_id": "m0", "channel": "email"},
+])
+def test_no_letter_after_an_unsubscribe_the_engine_saw_though_the_record_is_old(withdrawal: dict[str, Any]) -> None:
+    engine = patron.TriggerEngine(CART_RULE)
+    cart = {"type": "cart_updated", "id": "e1", "contact_id": "anna", "at": "2024-05-01T10:00:00Z",
+            "currency": "EUR", "lines": [{"product_id": "p1", "quantity": 1, "unit_price": 20}]}
+    started = engine.handle(None, cart_facts("2024-05-01T10:00:00Z"), cart, "2024-05-01T10:00:00Z")
+    event = {**withdrawal, "id": "u1", "contact_id": "anna", "at": "2024-05-01T10:30:00Z"}
+    # The host hands in the record as it was before the unsubscribe.
+    seen = engine.handle(started["state"], cart_facts("2024-05-01T10:30:00Z"), event, "2024-05-01T10:30:00Z")
+    due = engine.due(seen["state"], cart_facts("2024-05-01T11:00:00Z"), "2024-05-01T11:00:00Z")
+    assert [a["type"] for a in due["actions"]] == ["skipped"], due["actions"]

@@ -1054,6 +1054,16 @@ class ContactState(TypedDict):
     Unix seconds (or ``never``), a slash, 16 hex digits of the segments' hash."""
     lifecycle: NotRequired[str]
     at_risk: NotRequired[bool]
+    withdrawn: NotRequired[list[Withdrawal]]
+    """Consent withdrawals seen in events that the contact's record does not show yet."""
+
+
+class Withdrawal(TypedDict):
+    """A withdrawal of consent the engine saw; ``purpose`` absent for both (a bounce)."""
+
+    channel: str
+    purpose: NotRequired[Purpose]
+    at: int
 
 
 TriggerActionType = Literal[

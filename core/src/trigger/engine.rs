@@ -17,13 +17,15 @@ use super::rule::{
     Config, Every, Exit, KeyBy, OnRepeat, ProductAction, ProductTrigger, Reentry, Rule, Step,
     Trigger, Want, WhenCapped,
 };
-use super::state::{ContactState, Instance, RuleHistory, SegmentsUntil, Sent, key_text};
+use super::state::{
+    ContactState, Instance, RuleHistory, SegmentsUntil, Sent, Withdrawal, key_text,
+};
 use crate::error::{Error, Result};
 use crate::hash::fnv1a;
 use crate::lifecycle::LifecycleConfig;
 use crate::model::{
-    AttributeValue, Catalog, Channel, ConsentStatus, Contact, Event, EventKind, Id, Name, Purpose,
-    Timestamp,
+    AttributeValue, Catalog, Channel, ConsentAction, ConsentStatus, Contact, Event, EventKind, Id,
+    Name, Purpose, Timestamp,
 };
 use crate::profile::Facts;
 use crate::purchase::FxHasher;
@@ -241,6 +243,7 @@ impl Engine {
         }
         let mut run = Run::new(self, state, facts, contact, now, Reread::Always);
         run.state.seen.insert(&event.id, event.at);
+        run.note_withdrawal(event);
         run.exit_on(event);
         run.start_on(event)?;
         run.advance()?;
@@ -934,6 +937,16 @@ impl<'a> Run<'a> {
 
     fn finish(mut self) -> Outcome {
         self.state.clock = Some(self.now);
+        // A withdrawal the record shows now (for every purpose it covers)
+        // is the record's to keep.
+        let mut withdrawn = std::mem::take(&mut self.state.withdrawn);
+        withdrawn.retain(|w| match w.purpose {
+            Some(p) => self.record_before(&w.channel, p, w.at),
+            None => [Purpose::Marketing, Purpose::Transactional]
+                .into_iter()
+                .any(|p| self.record_before(&w.channel, p, w.at)),
+        });
+        self.state.withdrawn = withdrawn;
         // `advance` computed the wake-up; a failure there was already returned.
         Outcome {
             next_wakeup: self.state.wakeup,
@@ -1728,9 +1741,52 @@ impl<'a> Run<'a> {
                         .get(*ch)
                         .is_some_and(|m| m.values().any(|r| r.status != ConsentStatus::None)),
                 };
-                reachable && c.consent.allows(ch, purpose)
+                reachable && c.consent.allows(ch, purpose) && !self.withdrawn(ch, purpose)
             })
             .cloned()
+    }
+
+    /// Remembers a withdrawal of consent the event makes, so that no send
+    /// goes against it while the contact's record handed in is older.
+    fn note_withdrawal(&mut self, event: &Event) {
+        let (channel, purpose) = match &event.kind {
+            EventKind::ConsentChanged(c) if c.action == ConsentAction::Unsubscribe => {
+                (c.channel.clone(), Some(c.purpose))
+            }
+            EventKind::MessageUnsubscribed(m) | EventKind::MessageComplained(m) => {
+                (m.channel.clone(), Some(Purpose::Marketing))
+            }
+            EventKind::MessageBounced(m) => (m.channel.clone(), None),
+            _ => return,
+        };
+        let withdrawal = Withdrawal {
+            channel,
+            purpose,
+            at: event.at,
+        };
+        if !self.state.withdrawn.contains(&withdrawal) {
+            self.state.withdrawn.push(withdrawal);
+        }
+    }
+
+    /// Whether a withdrawal the engine saw stands for `channel` and
+    /// `purpose`: the contact's record shows no consent change since.
+    fn withdrawn(&self, channel: &Channel, purpose: Purpose) -> bool {
+        self.state.withdrawn.iter().any(|w| {
+            &w.channel == channel
+                && w.purpose.is_none_or(|p| p == purpose)
+                && self.record_before(&w.channel, purpose, w.at)
+        })
+    }
+
+    /// Whether the record's consent for `channel` and `purpose` last
+    /// changed before `at` (or never).
+    fn record_before(&self, channel: &Channel, purpose: Purpose, at: Timestamp) -> bool {
+        self.contact
+            .consent
+            .get(channel, purpose)
+            .last_changed()
+            .is_none_or(|changed| changed < at)
     }
 
     /// When a marketing message on `channel` is over a cap, the first

@@ -77,5 +77,6 @@ pub use rule::{
 pub use simulate::simulate;
 pub(crate) use state::STATE_VERSION_TEXT;
 pub use state::{
-    ContactState, Instance, RuleHistory, STATE_VERSION, Seen, SegmentsUntil, Sent, migrate,
+    ContactState, Instance, RuleHistory, STATE_VERSION, Seen, SegmentsUntil, Sent, Withdrawal,
+    migrate,
 };

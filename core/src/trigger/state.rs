@@ -17,12 +17,13 @@ use crate::model::{Channel, Id, Name, Timestamp};
 /// The version of the stored form this patron writes. Times in the stored
 /// form are Unix seconds, to keep a contact's state small.
 ///
-/// Version 2 added `segments_until` (see [`SegmentsUntil`]); a version 1
-/// state reads as a version 2 state without it.
-pub const STATE_VERSION: u32 = 2;
+/// Version 2 added `segments_until` (see [`SegmentsUntil`]), version 3
+/// `withdrawn` (see [`Withdrawal`]); an older state reads as the current one
+/// without them.
+pub const STATE_VERSION: u32 = 3;
 
 /// [`STATE_VERSION`] as it is written in the stored form.
-pub(crate) const STATE_VERSION_TEXT: &str = "2";
+pub(crate) const STATE_VERSION_TEXT: &str = "3";
 
 /// One contact's trigger state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,6 +64,29 @@ pub struct ContactState {
     /// The average-interval rule's verdict at the latest call.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub at_risk: bool,
+    /// Consent withdrawals the engine saw in events and the contact's record
+    /// does not show yet: no send goes against them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withdrawn: Vec<Withdrawal>,
+}
+
+/// A withdrawal of consent seen in an event (`consent_changed` with
+/// `unsubscribe`, `message_unsubscribed`, `message_complained`,
+/// `message_bounced`). The host updates the contact's record too, but may
+/// hand the engine the old record for a while; until the record shows a
+/// consent change at or after the withdrawal (the unsubscribe itself, or a
+/// new confirmation), the engine acts on what it saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Withdrawal {
+    /// The channel.
+    pub channel: Channel,
+    /// The purpose withdrawn; none for both (a bounce: the address is gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<crate::model::Purpose>,
+    /// When.
+    #[serde(with = "secs")]
+    pub at: Timestamp,
 }
 
 /// One running chain. The stored form names the rule once, in `id`.
@@ -415,6 +439,7 @@ impl ContactState {
             segments_until: None,
             lifecycle: None,
             at_risk: false,
+            withdrawn: Vec::new(),
         }
     }
 
@@ -498,10 +523,12 @@ pub fn migrate(value: Value) -> Result<Value> {
         ));
     }
     let mut value = value;
-    if version == 1
+    // Each version only added fields: an older state is the current one
+    // without them.
+    if version < u64::from(STATE_VERSION)
         && let Value::Object(map) = &mut value
     {
-        map.insert("version".to_string(), Value::from(2));
+        map.insert("version".to_string(), Value::from(STATE_VERSION));
     }
     Ok(value)
 }
@@ -520,16 +547,23 @@ mod tests {
     fn a_current_state_reads_the_same_in_one_pass_as_by_migration() {
         let state = ContactState::new(Id::new("c1").unwrap());
         let text = serde_json::to_string(&state).unwrap();
-        assert!(text.starts_with(r#"{"version":2,"#), "{text}");
+        let current = format!(r#"{{"version":{STATE_VERSION},"#);
+        assert!(text.starts_with(&current), "{text}");
         let fast: ContactState = parse::from_json(&text).unwrap();
         let slow = ContactState::from_value(serde_json::from_str(&text).unwrap()).unwrap();
         assert_eq!(fast, slow);
-        // Version 1 and a newer version still take the general path.
-        let old = text.replacen(r#""version":2"#, r#""version":1"#, 1);
-        assert_eq!(parse::from_json::<ContactState>(&old).unwrap(), state);
-        let newer = text.replacen(r#""version":2"#, r#""version":3"#, 1);
+        // Older versions and a newer one still take the general path.
+        for older in 1..STATE_VERSION {
+            let old = text.replacen(&current, &format!(r#"{{"version":{older},"#), 1);
+            assert_eq!(parse::from_json::<ContactState>(&old).unwrap(), state);
+        }
+        let newer = text.replacen(
+            &current,
+            &format!(r#"{{"version":{},"#, STATE_VERSION + 1),
+            1,
+        );
         assert!(parse::from_json::<ContactState>(&newer).is_err());
-        let longer = text.replacen(r#""version":2"#, r#""version":20"#, 1);
+        let longer = text.replacen(&current, &format!(r#"{{"version":{STATE_VERSION}0,"#), 1);
         assert!(parse::from_json::<ContactState>(&longer).is_err());
     }
 }
