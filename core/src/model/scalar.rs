@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use compact_str::CompactString;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -146,6 +146,12 @@ string_type!(
             return Err(invalid("expected a non-empty id"));
         }
         check_text(s, "an id", MAX_ID_LEN)?;
+        // Ids end up in CSV cells, headers and log lines: no line breaks or tabs either.
+        if s.chars().any(char::is_control) {
+            return Err(invalid(
+                "expected an id without control characters (line breaks, tabs)",
+            ));
+        }
         Ok(s.into())
     }
 );
@@ -457,6 +463,12 @@ impl Timestamp {
     /// Parses RFC 3339 text with an offset.
     pub fn parse(text: &str) -> Result<Self> {
         match DateTime::parse_from_rfc3339(text) {
+            // Years 1 to 9999 in UTC: what RFC 3339 writes, and what Python's
+            // datetime and every host can hold and write back.
+            Ok(t) if !(1..=9999).contains(&t.with_timezone(&Utc).year()) => Err(invalid(format!(
+                "expected a time in the years 0001 to 9999 (in UTC), got `{}`",
+                excerpt(text)
+            ))),
             Ok(t) => Ok(Timestamp(t.with_timezone(&Utc))),
             Err(_) => Err(invalid(format!(
                 "expected a timestamp with an offset such as 2024-05-01T10:00:00+03:00, got `{}`",

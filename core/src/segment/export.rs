@@ -951,7 +951,7 @@ mod tests {
                  "first_at": "2024-06-20T10:00:00Z", "last_at": "2024-06-20T10:00:00Z"}}},
             {"contact_id": "=cmd|' /C calc'!A0", "as_of": "2024-07-01T00:00:00Z", "orders": 0, "revenue": 0,
              "cancelled_orders": 0, "returned_orders": 0, "purchase_days": 0, "at_risk": true},
-            {"contact_id": "a \"quoted\", <tagged> & co\r\nnext", "as_of": "2024-07-01T00:00:00Z", "orders": 1,
+            {"contact_id": "a \"quoted\", <tagged> & co next", "as_of": "2024-07-01T00:00:00Z", "orders": 1,
              "revenue": 0.1, "cancelled_orders": 0, "returned_orders": 0, "purchase_days": 1, "at_risk": false}
         ]))
         .unwrap()
@@ -976,7 +976,7 @@ mod tests {
             "contact_id,orders,revenue,last_order_at,bought_categories.suits.spent\r\n\
              anna,4,212000.5,2024-06-20T10:00:00Z,180000\r\n\
              '=cmd|' /C calc'!A0,0,0,,\r\n\
-             \"a \"\"quoted\"\", <tagged> & co\r\nnext\",1,0.1,,\r\n"
+             \"a \"\"quoted\"\", <tagged> & co next\",1,0.1,,\r\n"
         );
         let raw = Export::new(&["contact_id"], Format::Csv)
             .unwrap()
@@ -1031,7 +1031,7 @@ mod tests {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<contacts>\n\
              \x20 <contact><field name=\"contact_id\">anna</field><field name=\"last_order_at\">2024-06-20T10:00:00Z</field><field name=\"at_risk\">false</field></contact>\n\
              \x20 <contact><field name=\"contact_id\">=cmd|' /C calc'!A0</field><field name=\"at_risk\">true</field></contact>\n\
-             \x20 <contact><field name=\"contact_id\">a \"quoted\", &lt;tagged&gt; &amp; co&#13;\nnext</field><field name=\"at_risk\">false</field></contact>\n\
+             \x20 <contact><field name=\"contact_id\">a \"quoted\", &lt;tagged&gt; &amp; co next</field><field name=\"at_risk\">false</field></contact>\n\
              </contacts>\n"
         );
         let mut out = Vec::new();
@@ -1181,9 +1181,9 @@ mod tests {
     #[test]
     fn ids_read_rfc_4180() {
         assert_eq!(
-            ids("\u{feff}email,contact_id\r\nx@y.z,anna\r\n\r\n,\"b,\"\"o\"\"\r\nb\"\nq,cleo")
+            ids("\u{feff}email,contact_id\r\nx@y.z,anna\r\n\r\n\"multi\r\nline\",\"b,\"\"o\"\"\"\nq,cleo")
                 .unwrap(),
-            ["anna", "b,\"o\"\r\nb", "cleo"]
+            ["anna", "b,\"o\"", "cleo"]
         );
         assert_eq!(ids("contact_id\n").unwrap(), Vec::<String>::new());
         assert_eq!(ids(" contact_id \n c1 \n").unwrap(), [" c1 "]);

@@ -467,10 +467,27 @@ fn read_condition(map: &serde_json::Map<String, Value>, path: &str) -> Result<Co
             }
         }
         Op::Between => match value {
-            Some(Value::Array(pair)) if pair.len() == 2 => Operand::Range(
-                scalar(&pair[0], &join(&at, "[0]"))?,
-                scalar(&pair[1], &join(&at, "[1]"))?,
-            ),
+            Some(Value::Array(pair)) if pair.len() == 2 => {
+                let (low, high) = (
+                    scalar(&pair[0], &join(&at, "[0]"))?,
+                    scalar(&pair[1], &join(&at, "[1]"))?,
+                );
+                let reversed = match (&low, &high) {
+                    (Scalar::Number(l), Scalar::Number(h)) => l > h,
+                    (Scalar::Text(l), Scalar::Text(h)) => l > h,
+                    (Scalar::Time(l), Scalar::Time(h)) => l > h,
+                    (Scalar::Date(l), Scalar::Date(h)) => l > h,
+                    _ => false,
+                };
+                if reversed {
+                    // It would never match: surely the bounds are swapped.
+                    return Err(invalid(
+                        &at,
+                        "expected [low, high]: the low bound is above the high one",
+                    ));
+                }
+                Operand::Range(low, high)
+            }
             _ => return Err(invalid(&at, "expected [low, high]")),
         },
         Op::In => match value {
@@ -1082,6 +1099,14 @@ impl Registry {
             let name = name.into();
             if name.trim().is_empty() {
                 return Err(invalid("", "a segment needs a name"));
+            }
+            if name.chars().any(char::is_control) {
+                return Err(invalid(
+                    "",
+                    format!(
+                        "segment name {name:?} holds a control character (a line break, a tab)"
+                    ),
+                ));
             }
             if rules.insert(name.clone(), rule).is_some() {
                 return Err(invalid(&name, format!("segment `{name}` is defined twice")));
