@@ -169,7 +169,9 @@ pub fn summarize(purchases: &[Purchase], as_of: Timestamp) -> Result<Vec<Custome
 }
 
 /// Summaries from columns, without a value per row; the same result as
-/// [`summarize`] on the same rows. Errors name the column and row: `[3].amount`.
+/// [`summarize`] on the same rows (revenue, a float sum, may differ in its
+/// last bit: the two add a customer's amounts in another order on some
+/// tables). Errors name the column and row: `[3].amount`.
 pub fn summarize_columns(
     columns: &PurchaseColumns<'_>,
     as_of: Timestamp,

@@ -45,7 +45,19 @@ proptest! {
             .collect();
         let by_rows = purchase::summarize(&purchases, as_of).unwrap();
         let by_columns = purchase::summarize_columns(&columns, as_of).unwrap();
-        prop_assert_eq!(&by_rows, &by_columns);
+        // Revenue is a float sum: the two paths may add one customer's
+        // amounts in another order (the last bit differs on some tables),
+        // so it agrees to a relative 1e-12; everything else exactly.
+        let exact = |all: &[rfm::CustomerSummary]| -> Vec<_> {
+            all.iter()
+                .map(|s| (s.contact_id.clone(), s.last_order_at, s.orders, s.purchase_days, s.currency))
+                .collect()
+        };
+        prop_assert_eq!(exact(&by_rows), exact(&by_columns));
+        for (r, c) in by_rows.iter().zip(&by_columns) {
+            let (r, c) = (r.revenue.get(), c.revenue.get());
+            prop_assert!((r - c).abs() <= 1e-12 * r.abs().max(1.0), "revenue {} against {}", r, c);
+        }
         let total: u64 = by_rows.iter().map(|s| s.orders).sum();
         if !with_orders {
             prop_assert_eq!(total as usize, rows);
