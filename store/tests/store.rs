@@ -72,6 +72,20 @@ fn store_with(name: &str, contacts: &[&str]) -> (PathBuf, Store) {
     (path, store)
 }
 
+/// A store whose one contact, anna, carted at 10:00 and whose reminder was
+/// queued at 11:00.
+fn with_queued_letter(name: &str) -> (PathBuf, Store) {
+    let (path, mut store) = store_with(name, &["anna"]);
+    store
+        .ingest_json_lines(
+            &cart("e1", "anna", "2024-05-01T10:00:00Z"),
+            t("2024-05-01T10:00:00Z"),
+        )
+        .unwrap();
+    store.run_due(t("2024-05-01T11:00:00Z")).unwrap();
+    (path, store)
+}
+
 /// A channel that keeps what it is given and answers with `answer`.
 fn keeping<'a>(
     kept: &'a RefCell<Vec<Letter>>,
@@ -489,14 +503,7 @@ fn refusals_retry_with_backoff_then_fail_and_a_hard_bounce_withdraws_consent() {
 
 #[test]
 fn a_letter_whose_sender_stopped_goes_again_with_the_same_id() {
-    let (path, mut store) = store_with("resume", &["anna"]);
-    store
-        .ingest_json_lines(
-            &cart("e1", "anna", "2024-05-01T10:00:00Z"),
-            t("2024-05-01T10:00:00Z"),
-        )
-        .unwrap();
-    store.run_due(t("2024-05-01T11:00:00Z")).unwrap();
+    let (path, mut store) = with_queued_letter("resume");
     // A sender claimed the row and died before it wrote the outcome.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -585,14 +592,7 @@ fn kpis_read_the_letters_the_store_sent() {
 
 #[test]
 fn a_sent_letter_whose_event_was_not_folded_is_folded_by_the_next_call() {
-    let (path, mut store) = store_with("pending", &["anna"]);
-    store
-        .ingest_json_lines(
-            &cart("e1", "anna", "2024-05-01T10:00:00Z"),
-            t("2024-05-01T10:00:00Z"),
-        )
-        .unwrap();
-    store.run_due(t("2024-05-01T11:00:00Z")).unwrap();
+    let (path, mut store) = with_queued_letter("pending");
     let claimed = store
         .claim_letters(t("2024-05-01T11:00:00Z"), &["email"], 10)
         .unwrap();
@@ -631,14 +631,7 @@ fn a_sent_letter_whose_event_was_not_folded_is_folded_by_the_next_call() {
 
 #[test]
 fn a_version_one_file_migrates_and_keeps_its_rows() {
-    let (path, mut store) = store_with("migrate", &["anna"]);
-    store
-        .ingest_json_lines(
-            &cart("e1", "anna", "2024-05-01T10:00:00Z"),
-            t("2024-05-01T10:00:00Z"),
-        )
-        .unwrap();
-    store.run_due(t("2024-05-01T11:00:00Z")).unwrap();
+    let (path, store) = with_queued_letter("migrate");
     drop(store);
     // Version 1 is version 2 without the table of pending events, and with
     // profiles kept as JSON text.
